@@ -1,0 +1,1 @@
+"""kuma_cp: the ``kuma-cp`` control plane around the kv store (config, resources, HTTP API, CLI)."""

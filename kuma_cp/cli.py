@@ -1,0 +1,93 @@
+"""The ``kuma-cp`` command: ``run``, ``migrate up`` and ``version``, as Go Kuma's."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from kuma_cp import app
+from kuma_cp.config import Config, ConfigError, load
+
+__all__ = ["main"]
+
+LOG_LEVELS = {"off": logging.CRITICAL + 10, "info": logging.INFO, "debug": logging.DEBUG}
+log = logging.getLogger("kuma-cp")
+
+
+class Failure(click.ClickException):
+    """A command failed: click prints ``Error: <message>`` to stderr and exits 1, as cobra does."""
+
+    exit_code = 1
+
+
+def _configure(config_file: str | None, what: str) -> Config:
+    try:
+        return load(config_file=config_file, environ=os.environ)
+    except ConfigError as exc:
+        logging.getLogger(f"kuma-cp.{what}").error("could not load the configuration: %s", exc)
+        raise Failure(str(exc)) from exc
+
+
+config_option = click.option(
+    "-c", "--config-file", type=click.Path(dir_okay=False), default=None, help="configuration file"
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--log-level",
+    type=click.Choice(list(LOG_LEVELS)),
+    default="info",
+    show_default=True,
+    help="log level",
+)
+def cli(log_level: str) -> None:
+    """Universal Control Plane for Envoy-based Service Mesh (the storage layer, in Python)."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=LOG_LEVELS[log_level],
+        format="%(asctime)s\t%(levelname)s\t%(name)s\t%(message)s",
+    )
+
+
+@cli.command()
+@config_option
+def run(config_file: str | None) -> None:
+    """Launch Control Plane."""
+    config = _configure(config_file, "run")
+    try:
+        app.run(config)
+    except app.SetupError as exc:
+        raise Failure(str(exc)) from exc
+
+
+@cli.group()
+def migrate() -> None:
+    """Migrate database to which Control Plane is connected."""
+
+
+@migrate.command()
+@config_option
+def up(config_file: str | None) -> None:
+    """Apply pending migrations. Make sure to run "kuma-cp migrate up" before running new version of Kuma."""
+    config = _configure(config_file, "migrate")
+    store_type = config.store.type
+    if store_type == "memory":
+        raise Failure("migrations are not supported for Memory resource store")
+    if store_type == "kubernetes":
+        raise Failure("migrations are not supported for Kubernetes resource store")
+    raise Failure(f"migrations for store type {store_type!r} are not available in this build yet")
+
+
+@cli.command()
+def version() -> None:
+    """Print version."""
+    click.echo(f"kuma-cp: {app.version()}")
+
+
+def main() -> None:
+    """Entry point of the ``kuma-cp`` console script."""
+    cli(prog_name="kuma-cp")

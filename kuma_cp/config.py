@@ -1,0 +1,123 @@
+"""kuma-cp's configuration: Kuma's names, defaults and validation messages.
+
+Every field names its YAML key (``store.type``) and environment variable (``KUMA_STORE_TYPE``) as Go
+Kuma does, so an operator's existing YAML file and environment work unchanged. Each default carries the
+reason it is what it is. `load` applies defaults, then the YAML file, then the environment, then
+validates; anything wrong is a `ConfigError` and nothing starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from attrs import frozen
+
+from kuma_cp.loader import ConfigError, section, setting
+from kuma_cp.loader import load as _load
+
+__all__ = ["STORE_TYPES", "Config", "ConfigError", "StoreConfig", "load"]
+
+STORE_TYPES = ("postgres", "kubernetes", "memory")
+
+
+@frozen
+class CacheConfig:
+    """The read cache in front of the store (``store.cache``)."""
+
+    enabled: bool = setting("enabled", env="KUMA_STORE_CACHE_ENABLED", default=True)
+    """On, as Kuma: repeated reads within a second are served from memory."""
+    expiration_time: timedelta = setting(
+        "expirationTime", env="KUMA_STORE_CACHE_EXPIRATION_TIME", default=timedelta(seconds=1)
+    )
+    """1s, as Kuma: short enough that readers see writes of other instances quickly."""
+
+
+@frozen
+class UpsertConfig:
+    """Retries of read-modify-write upserts that lose a race (``store.upsert``)."""
+
+    conflict_retry_base_backoff: timedelta = setting(
+        "conflictRetryBaseBackoff",
+        env="KUMA_STORE_UPSERT_CONFLICT_RETRY_BASE_BACKOFF",
+        default=timedelta(milliseconds=200),
+    )
+    """200ms, as Kuma: longer than one store round trip, so the winner has finished."""
+    conflict_retry_max_times: int = setting(
+        "conflictRetryMaxTimes", env="KUMA_STORE_UPSERT_CONFLICT_RETRY_MAX_TIMES", default=10
+    )
+    """10, as Kuma: with exponential backoff, minutes of contention before giving up."""
+    conflict_retry_jitter_percent: int = setting(
+        "conflictRetryJitterPercent",
+        env="KUMA_STORE_UPSERT_CONFLICT_RETRY_JITTER_PERCENT",
+        default=30,
+    )
+    """30%, as Kuma: enough spread that racing instances do not retry in lockstep."""
+
+
+@frozen
+class KubernetesStoreConfig:
+    """The Kubernetes store (``store.kubernetes``)."""
+
+    system_namespace: str = setting(
+        "systemNamespace", env="KUMA_STORE_KUBERNETES_SYSTEM_NAMESPACE", default="kuma-system"
+    )
+    """kuma-system, as Kuma's Helm chart installs it: where Secrets and the leader lease live."""
+
+
+@frozen
+class StoreConfig:
+    """Where resources are kept (``store``)."""
+
+    type: str = setting("type", env="KUMA_STORE_TYPE", default="memory")
+    """memory, as Kuma: a first run needs nothing else; production picks postgres or kubernetes."""
+    kubernetes: KubernetesStoreConfig = section("kubernetes", KubernetesStoreConfig)
+    cache: CacheConfig = section("cache", CacheConfig)
+    upsert: UpsertConfig = section("upsert", UpsertConfig)
+    unsafe_delete: bool = setting("unsafeDelete", env="KUMA_STORE_UNSAFE_DELETE", default=False)
+    """Off, as Kuma: deleting a Mesh that still has Dataplanes is refused."""
+
+
+@frozen
+class Config:
+    """The whole kuma-cp configuration."""
+
+    store: StoreConfig = section("store", StoreConfig)
+
+
+def _validate_store(store: StoreConfig) -> list[str]:
+    if store.type not in STORE_TYPES:
+        return ["Type should be either postgres, kubernetes or memory"]
+    problems = []
+    if store.type == "kubernetes" and not store.kubernetes.system_namespace:
+        problems.append("Kubernetes validation failed: SystemNamespace should not be empty")
+    if store.upsert.conflict_retry_base_backoff < timedelta(0):
+        problems.append("RetryBaseBackoff cannot be lower than 0")
+    for name, value in (
+        ("ConflictRetryMaxTimes", store.upsert.conflict_retry_max_times),
+        ("ConflictRetryJitterPercent", store.upsert.conflict_retry_jitter_percent),
+    ):
+        if value < 0:
+            problems.append(f"{name} cannot be negative")
+    if store.cache.expiration_time < timedelta(0):
+        problems.append("Cache validation failed: ExpirationTime cannot be negative")
+    return problems
+
+
+def validate(config: Config) -> Config:
+    """Return *config* if usable, else raise `ConfigError` with Kuma's message chain."""
+    problems = [f"Store validation failed: {p}" for p in _validate_store(config.store)]
+    if problems:
+        raise ConfigError("configuration validation failed: " + "; ".join(problems))
+    return config
+
+
+def load(*, config_file: str | None = None, environ: Mapping[str, str]) -> Config:
+    """Load kuma-cp's configuration: defaults, then *config_file*, then *environ*, then validation."""
+    config = _load(Config, config_file=config_file, environ=environ)
+    if config_file:
+        try:
+            return validate(config)
+        except ConfigError as exc:
+            raise ConfigError(f"parsing configuration from file '{config_file}' failed: {exc}") from None
+    return validate(config)

@@ -1,0 +1,241 @@
+"""`Store`: the one front door to a driver.
+
+The store checks every argument once (key grammar and scope, labels, JSON, timestamps, page tokens)
+before a driver runs, so that all backends accept exactly the same records and fail with the same
+errors. It also builds, once, what drivers need not: version checks on get, page tokens, and decoding
+spec and status into fresh objects for each caller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from kv import codec, names
+from kv.driver import Driver, Query, Row
+from kv.errors import Conflict, Invalid, quote
+from kv.events import Subscription
+from kv.model import Catalog, Key, Page, Record
+
+__all__ = ["Store"]
+
+_OFFSET = re.compile(r"[+-]?[0-9]+")
+MAX_OFFSET = 2**31 - 1
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _record(row: Row) -> Record:
+    return Record(
+        key=row.key,
+        spec=codec.decode(row.spec),
+        status=codec.decode(row.status),
+        labels=dict(row.labels),
+        creation_time=row.creation_time,
+        modification_time=row.modification_time,
+        owner=row.owner,
+        version=row.version,
+    )
+
+
+def parse_offset(token: str | None) -> int:
+    """Parse a page token (a decimal index, as Kuma's); bad tokens are `Invalid` with Kuma's reasons."""
+    if token is None or token == "":
+        return 0
+    if not isinstance(token, str) or not _OFFSET.fullmatch(token):
+        raise Invalid(f"invalid offset: strconv.Atoi: parsing {quote(str(token))}: invalid syntax")
+    offset = int(token)
+    if offset < 0:
+        raise Invalid("invalid offset: must be non-negative")
+    if offset > MAX_OFFSET:
+        raise Invalid("invalid offset: exceeds maximum value")
+    return offset
+
+
+class Store:
+    """A versioned record store over a `kv.driver.Driver`. Thread-safe; share one per process.
+
+    Args:
+        driver: the backend.
+        catalog: the accepted record types and free-text label keys (default: any type, unscoped).
+        clock: where timestamps come from when a caller gives none (timezone-aware UTC).
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        catalog: Catalog | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.driver = driver
+        self.catalog = catalog or Catalog()
+        self._clock = clock
+
+    def _content(
+        self, record: Record, labels: Mapping[str, str] | None
+    ) -> tuple[Key, str, str, dict[str, str]]:
+        if not isinstance(record, Record):
+            raise Invalid(f"expected a kv.Record, not {type(record).__name__}")
+        return (
+            names.check_key(self.catalog, record.key),
+            codec.encode("spec", record.spec),
+            codec.encode("status", record.status),
+            names.check_labels(self.catalog, record.labels if labels is None else labels),
+        )
+
+    def create(
+        self, record: Record, *, owner: Key | None = None, creation_time: datetime | None = None
+    ) -> Record:
+        """Store a new record and return it as stored, with its first version.
+
+        The creation and modification times are *creation_time*, else ``record.creation_time``, else
+        now. The owner is *owner*, else ``record.owner``; deleting the owner deletes this record.
+
+        Raises:
+            AlreadyExists: the key is taken; nothing changed.
+            NotFound: the owner does not exist; nothing changed.
+            Invalid: the record can never be stored (see `kv.names`).
+        """
+        key, spec, status, checked_labels = self._content(record, None)
+        owner = owner if owner is not None else record.owner
+        when = creation_time if creation_time is not None else record.creation_time
+        ctime = self._clock() if when is None else names.utc("creation time", when)
+        row = Row(
+            key=key,
+            spec=spec,
+            status=status,
+            labels=checked_labels,
+            creation_time=ctime,
+            modification_time=ctime,
+            owner=None if owner is None else names.check_owner(self.catalog, owner),
+        )
+        return _record(self.driver.create(row))
+
+    def update(
+        self,
+        record: Record,
+        *,
+        modification_time: datetime | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Record:
+        """Replace spec, status and labels of a record iff it is still at ``record.version``.
+
+        Labels are *labels* if given (``{}`` clears them), else ``record.labels``. The modification time
+        is *modification_time*, else now. Creation time and owner never change.
+
+        Raises:
+            Conflict: the record changed since it was read, or no longer exists, or the record has no
+                version. Read it again and retry.
+            Invalid: the new content can never be stored.
+        """
+        key, spec, status, checked_labels = self._content(record, labels)
+        if not record.version:
+            raise Conflict.of(key)
+        if modification_time is None:
+            mtime = self._clock()
+        else:
+            mtime = names.utc("modification time", modification_time)
+        row = self.driver.update(
+            key,
+            spec=spec,
+            status=status,
+            labels=checked_labels,
+            modification_time=mtime,
+            expected=record.version,
+        )
+        return _record(row)
+
+    def delete(self, type: str, mesh: str, name: str) -> None:
+        """Delete a record and, recursively, every record it owns.
+
+        Raises:
+            NotFound: there is no such record (a wrong mesh included).
+        """
+        self.driver.delete(names.check_key(self.catalog, Key(type, mesh, name)))
+
+    def get(self, type: str, mesh: str, name: str, *, version: str | None = None) -> Record:
+        """Return a record.
+
+        Raises:
+            NotFound: there is no such record.
+            Conflict: *version* is given and the record is at another one.
+        """
+        key = names.check_key(self.catalog, Key(type, mesh, name))
+        row = self.driver.get(key)
+        if version is not None and row.version != version:
+            raise Conflict.of(key)
+        return _record(row)
+
+    def list(
+        self,
+        type: str,
+        *,
+        mesh: str | None = None,
+        name_contains: str | None = None,
+        keys: Iterable[Key] | None = None,
+        page_size: int = 0,
+        offset: str | None = None,
+    ) -> Page:
+        """List records of a type, ordered by (mesh, name).
+
+        Args:
+            type: the record type.
+            mesh: only this mesh (None or ``""``: every mesh).
+            name_contains: only names containing this literal substring.
+            keys: only these keys (all of *type*).
+            page_size: at most this many items (0: all, and *offset* is ignored).
+            offset: the ``next_offset`` of the previous page.
+
+        Raises:
+            Invalid: a bad filter, page size or offset.
+        """
+        names.check_type(self.catalog, type)
+        if mesh:
+            names.check_mesh(None, mesh)
+        if name_contains is not None and not isinstance(name_contains, str):
+            raise Invalid("name_contains must be a string")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 0:
+            raise Invalid(f"page size must be a non-negative integer, got {page_size!r}")
+        start = parse_offset(offset)
+        rows, total = self.driver.list(
+            Query(
+                type=type,
+                mesh=mesh or None,
+                name_contains=name_contains or None,
+                keys=None if keys is None else self._key_set(type, keys),
+                offset=start if page_size else 0,
+                limit=page_size or None,
+            )
+        )
+        end = start + page_size
+        return Page(tuple(map(_record, rows)), total, str(end) if page_size and end < total else "")
+
+    @staticmethod
+    def _key_set(type_name: str, keys: Iterable[Any]) -> frozenset[tuple[str, str]]:
+        chosen = set()
+        for key in keys:
+            if not isinstance(key, Key) or key.type != type_name:
+                raise Invalid(f"keys must be kv.Key values of type {quote(type_name)}, got {key!r}")
+            chosen.add((key.mesh, key.name))
+        return frozenset(chosen)
+
+    def subscribe(self, *, buffer: int = 100) -> Subscription:
+        """Receive a `ResourceChanged` for every committed change, in commit order, until closed."""
+        subscription = Subscription(buffer)
+        subscription.attach(self.driver.subscribe(subscription))
+        return subscription
+
+    def close(self) -> None:
+        """Close the driver."""
+        self.driver.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -2,7 +2,8 @@
 
 After every step the outcome (the record returned, or the class of the error raised) must be the one
 the model predicts, and every full listing must equal the model's. Keys come from a small alphabet
-(12 keys over 3 types and 2 meshes) so creates collide, owners exist and cascades happen.
+(12 keys over 3 types and 2 meshes) and are mostly drawn among the live ones, so creates collide, owners
+exist, cascades happen and name filters meet names that contain, start with and end with them.
 
 Versions are opaque: the model never invents one. It remembers the versions the store returned and
 predicts by string equality, so a backend may use any version format (memory "1", "2"…, Postgres
@@ -18,7 +19,13 @@ from typing import Any, ClassVar
 import attrs
 from hypothesis import settings as Settings  # noqa: N812 - the class, named for what it is here
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from kv.errors import AlreadyExists, Conflict, KVError, NotFound
 from kv.model import Key, Record
@@ -28,6 +35,7 @@ __all__ = ["StoreMachine", "run_state_machine"]
 
 _MESHES = ("m-1", "m-2")
 KEY = st.integers(0, 11)  # an index into StoreMachine.keys
+LIVE = st.integers(0, 3)  # 0: any of the 12 keys; else one of the live keys (when there are some)
 _VALUES = st.one_of(
     st.integers(-3, 3),
     st.sampled_from([0.5, -2.0, 1e-3]),
@@ -48,7 +56,7 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 def _keys(types: Types) -> list[Key]:
     return (
         [Key(types.owner, "", name) for name in ("a", "b")]
-        + [Key(types.item, mesh, name) for mesh in _MESHES for name in ("a", "b", "c")]
+        + [Key(types.item, mesh, name) for mesh in _MESHES for name in ("a", "ab", "ba")]
         + [Key(types.with_status, mesh, name) for mesh in _MESHES for name in ("a", "ab")]
     )
 
@@ -96,11 +104,29 @@ class StoreMachine(RuleBasedStateMachine):
         self.history.setdefault(record.key, []).append(record.version)
         self.model[record.key] = record
 
+    def _pick_key(self, k: int, live: int) -> Key:
+        if live and self.model:
+            alive = sorted(self.model)
+            return alive[k % len(alive)]
+        return self.keys[k]
+
     def _pick_version(self, key: Key, index: int) -> str:
         seen = self.history.get(key) or ["1", "0"]
         return seen[index % len(seen)]
 
-    @rule(k=KEY, spec=DOCS, status=DOCS, labels=LABELS, owner=st.none() | KEY)
+    @initialize(
+        seeds=st.lists(st.tuples(KEY, st.none() | st.integers(0, 7), DOCS), min_size=2, max_size=8),
+    )
+    def populate(self, seeds: list[tuple[int, int | None, dict[str, Any]]]) -> None:
+        """Start from a few records, each owned (or not) by one created before it: chains to cascade."""
+        created: list[Key] = []
+        for k, owner, spec in seeds:
+            owner_key = created[owner % len(created)] if owner is not None and created else None
+            self._create(self.keys[k], spec, {}, {}, owner_key)
+            if self.keys[k] in self.model:
+                created.append(self.keys[k])
+
+    @rule(k=KEY, spec=DOCS, status=DOCS, labels=LABELS, owner=st.none() | KEY, live_owner=LIVE)
     def create(
         self,
         k: int,
@@ -108,10 +134,20 @@ class StoreMachine(RuleBasedStateMachine):
         status: dict[str, Any],
         labels: dict[str, str],
         owner: int | None,
+        live_owner: int,
     ) -> None:
         """Create; AlreadyExists if the key is taken, else NotFound if the owner is missing."""
-        key = self.keys[k]
-        owner_key = None if owner is None else self.keys[owner]
+        owner_key = None if owner is None else self._pick_key(owner, live_owner)
+        self._create(self.keys[k], spec, status, labels, owner_key)
+
+    def _create(
+        self,
+        key: Key,
+        spec: dict[str, Any],
+        status: dict[str, Any],
+        labels: dict[str, str],
+        owner_key: Key | None,
+    ) -> None:
         ctime = self._now()
         record = Record(key=key, spec=spec, status=status, labels=labels)
         outcome = self._call(self.store.create, record, owner=owner_key, creation_time=ctime)
@@ -132,20 +168,20 @@ class StoreMachine(RuleBasedStateMachine):
             self.live_versions.pop(key, None)  # a new incarnation
             self._remember(outcome)
 
-    @rule(k=KEY)
-    def get(self, k: int) -> None:
+    @rule(k=KEY, live=LIVE)
+    def get(self, k: int, live: int) -> None:
         """Get; NotFound unless the model has the key."""
-        key = self.keys[k]
+        key = self._pick_key(k, live)
         outcome = self._call(self.store.get, key.type, key.mesh, key.name)
         if key in self.model:
             assert outcome == self.model[key]
         else:
             self._expect_error(outcome, NotFound)
 
-    @rule(k=KEY, index=st.integers(0, 20))
-    def get_by_version(self, k: int, index: int) -> None:
+    @rule(k=KEY, live=LIVE, index=st.integers(0, 20))
+    def get_by_version(self, k: int, live: int, index: int) -> None:
         """Get with a version this key once had; Conflict unless it is the current one."""
-        key = self.keys[k]
+        key = self._pick_key(k, live)
         version = self._pick_version(key, index)
         outcome = self._call(self.store.get, key.type, key.mesh, key.name, version=version)
         if key not in self.model:
@@ -157,6 +193,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     @rule(
         k=KEY,
+        live=LIVE,
         spec=DOCS,
         status=DOCS,
         carried=LABELS,
@@ -167,6 +204,7 @@ class StoreMachine(RuleBasedStateMachine):
     def update(
         self,
         k: int,
+        live: int,
         spec: dict[str, Any],
         status: dict[str, Any],
         carried: dict[str, str],
@@ -175,7 +213,7 @@ class StoreMachine(RuleBasedStateMachine):
         index: int,
     ) -> None:
         """Update with the held version, or with any version this key ever had (stale, or after delete)."""
-        key = self.keys[k]
+        key = self._pick_key(k, live)
         current = self.model.get(key)
         version = self._pick_version(key, index) if stale or current is None else current.version
         mtime = self._now()
@@ -199,10 +237,10 @@ class StoreMachine(RuleBasedStateMachine):
         assert outcome == expected
         self._remember(outcome)
 
-    @rule(k=KEY)
-    def delete(self, k: int) -> None:
+    @rule(k=KEY, live=LIVE)
+    def delete(self, k: int, live: int) -> None:
         """Delete; NotFound if missing, else the record and all it owns, recursively, go."""
-        key = self.keys[k]
+        key = self._pick_key(k, live)
         outcome = self._call(self.store.delete, key.type, key.mesh, key.name)
         if key not in self.model:
             self._expect_error(outcome, NotFound)
@@ -217,7 +255,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(
         t=st.integers(0, 2),
         mesh=st.sampled_from([None, *_MESHES]),
-        name_contains=st.sampled_from([None, "a", "b", "%", "_"]),
+        name_contains=st.sampled_from([None, "a", "b", "ab", "%", "_"]),
         subset=st.none() | st.sets(st.integers(0, 5), max_size=4),
         page_size=st.integers(0, 4),
         offset=st.integers(0, 6),

@@ -77,25 +77,16 @@ def _policy(name: str, short_name: str, *, has_status: bool = False) -> Resource
     )
 
 
+def _insight(name: str, scope: kv.Scope, path: str, k8s: K8sKind) -> ResourceType:
+    """An insight: computed by the control plane, so read-only over HTTP."""
+    return ResourceType(name=name, scope=scope, path=path, k8s=k8s, legacy=True, read_only=True)
+
+
 REGISTRY: tuple[ResourceType, ...] = (
     ResourceType(name="Mesh", scope=GLOBAL, path="meshes", k8s=K8sKind.CLUSTER, legacy=True, short_name="m"),
-    ResourceType(
-        name="MeshInsight",
-        scope=GLOBAL,
-        path="mesh-insights",
-        k8s=K8sKind.CLUSTER,
-        legacy=True,
-        read_only=True,
-    ),
+    _insight("MeshInsight", GLOBAL, "mesh-insights", K8sKind.CLUSTER),
     ResourceType(name="Zone", scope=GLOBAL, path="zones", k8s=K8sKind.CLUSTER, legacy=True, short_name="z"),
-    ResourceType(
-        name="ZoneInsight",
-        scope=GLOBAL,
-        path="zone-insights",
-        k8s=K8sKind.CLUSTER,
-        legacy=True,
-        read_only=True,
-    ),
+    _insight("ZoneInsight", GLOBAL, "zone-insights", K8sKind.CLUSTER),
     ResourceType(name="Dataplane", scope=MESH, path="dataplanes", legacy=True, short_name="dp"),
     ResourceType(name="DataplaneInsight", scope=MESH, path="dataplane-insights", legacy=True, read_only=True),
     ResourceType(name="Secret", scope=MESH, path="secrets", k8s=K8sKind.SECRET, legacy=True),

@@ -88,7 +88,7 @@ REGISTRY: tuple[ResourceType, ...] = (
     ResourceType(name="Zone", scope=GLOBAL, path="zones", k8s=K8sKind.CLUSTER, legacy=True, short_name="z"),
     _insight("ZoneInsight", GLOBAL, "zone-insights", K8sKind.CLUSTER),
     ResourceType(name="Dataplane", scope=MESH, path="dataplanes", legacy=True, short_name="dp"),
-    ResourceType(name="DataplaneInsight", scope=MESH, path="dataplane-insights", legacy=True, read_only=True),
+    _insight("DataplaneInsight", MESH, "dataplane-insights", K8sKind.NAMESPACED),
     ResourceType(name="Secret", scope=MESH, path="secrets", k8s=K8sKind.SECRET, legacy=True),
     ResourceType(name="GlobalSecret", scope=GLOBAL, path="globalsecrets", k8s=K8sKind.SECRET, legacy=True),
     _policy("MeshTrafficPermission", "mtp"),

@@ -15,8 +15,9 @@ from attrs import frozen
 
 from kuma_cp.loader import ConfigError, section, setting
 from kuma_cp.loader import load as _load
+from kuma_cp.pgconfig import PostgresStoreConfig, validate_postgres
 
-__all__ = ["STORE_TYPES", "Config", "ConfigError", "StoreConfig", "load"]
+__all__ = ["STORE_TYPES", "Config", "ConfigError", "PostgresStoreConfig", "StoreConfig", "load"]
 
 STORE_TYPES = ("postgres", "kubernetes", "memory")
 
@@ -71,6 +72,7 @@ class StoreConfig:
 
     type: str = setting("type", env="KUMA_STORE_TYPE", default="memory")
     """memory, as Kuma: a first run needs nothing else; production picks postgres or kubernetes."""
+    postgres: PostgresStoreConfig = section("postgres", PostgresStoreConfig)
     kubernetes: KubernetesStoreConfig = section("kubernetes", KubernetesStoreConfig)
     cache: CacheConfig = section("cache", CacheConfig)
     upsert: UpsertConfig = section("upsert", UpsertConfig)
@@ -89,6 +91,8 @@ def _validate_store(store: StoreConfig) -> list[str]:
     if store.type not in STORE_TYPES:
         return ["Type should be either postgres, kubernetes or memory"]
     problems = []
+    if store.type == "postgres" and (problem := validate_postgres(store.postgres)) is not None:
+        problems.append(f"Postgres validation failed: {problem}")
     if store.type == "kubernetes" and not store.kubernetes.system_namespace:
         problems.append("Kubernetes validation failed: SystemNamespace should not be empty")
     if store.upsert.conflict_retry_base_backoff < timedelta(0):

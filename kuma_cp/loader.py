@@ -76,7 +76,7 @@ def format_duration(value: timedelta) -> str:
     return f"{minutes}m{seconds}s" if minutes else f"{total:g}s"
 
 
-def _convert(kind: Any, value: Any, origin: str) -> Any:
+def _convert(kind: Any, value: Any, origin: str, *, secret: bool = False) -> Any:
     text = value if isinstance(value, str) else None
     try:
         if kind is bool:
@@ -96,11 +96,13 @@ def _convert(kind: Any, value: Any, origin: str) -> Any:
                 raise ValueError("want a duration such as 1s or 200ms")
             return parse_duration(text)
         if kind is str:
-            if isinstance(value, str | int | float) and not isinstance(value, bool):
-                return str(value)
-            raise ValueError("want a string")
+            if isinstance(value, str):
+                return value
+            # YAML reads unquoted 0777 as 511 and yes as true: refuse rather than store something else.
+            raise ValueError("want a string (quote the value in YAML)")
     except ValueError as exc:
-        raise ConfigError(f"invalid value {value!r} for {origin}: {exc}") from None
+        shown = "(secret)" if secret else repr(value)
+        raise ConfigError(f"invalid value {shown} for {origin}: {exc}") from None
     raise TypeError(f"unsupported config field type {kind!r}")  # pragma: no cover - a programming error
 
 
@@ -115,11 +117,19 @@ def _build(cls: type[T], document: Mapping[str, Any], environ: Mapping[str, str]
                 raise ConfigError(f"invalid value for {where}: want a mapping, got {type(sub).__name__}")
             values[field.name] = _build(kind, sub or {}, environ, where)
             continue
+        secret = field.metadata["secret"]
         if isinstance(document, Mapping) and document.get(key) is not None:
-            values[field.name] = _convert(kind, document[key], where)
+            values[field.name] = _convert(kind, document[key], where, secret=secret)
         if env and env in environ:
-            values[field.name] = _convert(kind, environ[env], env)
+            values[field.name] = _convert(kind, environ[env], env, secret=secret)
     return cls(**values)
+
+
+def _yaml_error(exc: Exception) -> str:
+    """Where and what, never the offending line: it may hold a password."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def load(cls: type[T], *, config_file: str | None, environ: Mapping[str, str]) -> T:
@@ -135,7 +145,9 @@ def load(cls: type[T], *, config_file: str | None, environ: Mapping[str, str]) -
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"parsing configuration from file '{config_file}' failed: {exc}") from None
+            raise ConfigError(
+                f"parsing configuration from file '{config_file}' failed: {_yaml_error(exc)}"
+            ) from None
         if not isinstance(document, Mapping):
             raise ConfigError(f"parsing configuration from file '{config_file}' failed: not a YAML mapping")
     return _build(cls, document, environ, "")

@@ -15,7 +15,7 @@ from typing import Any
 
 from kv import codec, names
 from kv.driver import Driver, Query, Row
-from kv.errors import Conflict, Invalid, quote
+from kv.errors import AlreadyExists, Conflict, Invalid, quote
 from kv.events import Subscription
 from kv.model import Catalog, Key, Page, Record
 
@@ -105,6 +105,9 @@ class Store:
         owner = owner if owner is not None else record.owner
         when = creation_time if creation_time is not None else record.creation_time
         ctime = self._clock() if when is None else names.utc("creation time", when)
+        if owner == key:  # an owner exists before what it owns (a self-referencing FK would allow it)
+            self.driver.get(key)  # NotFound, as for any missing owner, unless the key is taken:
+            raise AlreadyExists.of(key)
         row = Row(
             key=key,
             spec=spec,

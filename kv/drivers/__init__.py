@@ -15,6 +15,8 @@ __all__ = ["DRIVERS", "open_driver"]
 
 DRIVERS: Final = {
     "memory": "kv.drivers.memory:MemoryDriver",
+    "postgresql": "kv.drivers.postgres:PostgresDriver",
+    "postgres": "kv.drivers.postgres:PostgresDriver",
 }
 
 

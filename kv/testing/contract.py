@@ -177,6 +177,9 @@ def create_with_a_missing_owner_is_not_found(store: Store, types: Types) -> None
         item(store, types, "r", owner=missing)
     with raises(NotFound):
         store.get(types.item, MESH, "r")
+    with raises(NotFound):  # its own owner: it does not exist before it is created
+        item(store, types, "self-owned", owner=Key(types.item, MESH, "self-owned"))
+    assert store.list(types.item).total == 0
 
 
 @check()

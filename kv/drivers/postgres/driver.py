@@ -1,0 +1,333 @@
+"""The Postgres driver: Kuma's ``resources`` table through SQLAlchemy Core on psycopg 3.
+
+Every operation is one statement on an autocommit connection (no BEGIN/COMMIT round trips): create is
+an INSERT ... RETURNING, update a compare-and-set ``UPDATE ... WHERE version = :held RETURNING`` with no
+read before it, a page of a listing one statement that counts and slices in the same snapshot. Owner
+cascade is the table's ``ON DELETE CASCADE`` foreign key. Versions are Kuma's integers, as strings.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Engine, make_url
+
+from kv.driver import Listener as EventListener
+from kv.driver import Query, Row
+from kv.drivers.postgres.errors import translate_errors
+from kv.drivers.postgres.listener import Listener
+from kv.drivers.postgres.tables import COLUMNS, resources
+from kv.errors import Conflict, NotFound
+from kv.model import Key, ResourceChanged
+
+__all__ = ["PostgresDriver"]
+
+_t = resources.c
+_bp = sa.bindparam
+_PK = (_t.name == _bp("k_name"), _t.mesh == _bp("k_mesh"), _t.type == _bp("k_type"))
+_JSONB_TEXT = {
+    "labels": sa.cast(_bp("labels", type_=sa.Text), JSONB),
+    "status": sa.cast(_bp("status", type_=sa.Text), JSONB),
+}
+INSERT = (
+    sa.insert(resources)
+    .values(
+        name=_bp("k_name"),
+        mesh=_bp("k_mesh"),
+        type=_bp("k_type"),
+        version=0,
+        spec=_bp("spec"),
+        creation_time=_bp("ctime"),
+        modification_time=_bp("ctime"),
+        owner_name=_bp("owner_name"),
+        owner_mesh=_bp("owner_mesh"),
+        owner_type=_bp("owner_type"),
+        **_JSONB_TEXT,
+    )
+    .returning(*COLUMNS)
+)
+UPDATE = (
+    sa.update(resources)
+    .where(*_PK, _t.version == _bp("expected"))
+    .values(version=_t.version + 1, spec=_bp("spec"), modification_time=_bp("mtime"), **_JSONB_TEXT)
+    .returning(*COLUMNS)
+)
+DELETE = sa.delete(resources).where(*_PK)
+GET = sa.select(*COLUMNS).where(*_PK)
+ORDER = (_t.mesh.collate("C"), _t.name.collate("C"))  # byte-wise, whatever the database's collation
+MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)  # the columns are timestamp without time zone
+
+
+def _row(r: Any) -> Row:  # an SQLAlchemy Row of COLUMNS
+    labels = json.loads(r.labels) if r.labels else None  # Go Kuma writes JSON null for no labels
+    owner = None if r.owner_name is None else Key(r.owner_type, r.owner_mesh, r.owner_name)
+    return Row(
+        key=Key(r.type, r.mesh, r.name),
+        spec=r.spec or "{}",
+        status=r.status or "{}",
+        labels=labels or {},
+        creation_time=r.creation_time.replace(tzinfo=UTC),
+        modification_time=r.modification_time.replace(tzinfo=UTC),
+        owner=owner,
+        version=str(r.version),
+    )
+
+
+def _pk(key: Key) -> dict[str, str]:
+    return {"k_name": key.name, "k_mesh": key.mesh, "k_type": key.type}
+
+
+def _psycopg_params(url: URL) -> dict[str, Any]:
+    params: dict[str, Any] = {k: v for k, v in url.query.items() if isinstance(v, str)}
+    for name, value in (
+        ("host", url.host),
+        ("port", url.port),
+        ("user", url.username),
+        ("dbname", url.database),
+    ):
+        if value is not None:
+            params[name] = value
+    if url.password is not None:
+        params["password"] = url.password
+    return params
+
+
+class PostgresDriver:
+    """Records in Kuma's ``resources`` table. Thread-safe: a bounded pool serves concurrent callers."""
+
+    name = "postgres"
+
+    def __init__(self, engine: Engine, *, replica: Engine | None = None, replica_ratio: int = 100) -> None:
+        self._engine = engine
+        self._replica = replica
+        self._replica_ratio = replica_ratio
+        self._listeners: list[EventListener] = []
+        self._listener: Listener | None = None
+        self._lock = threading.Lock()
+        self._connect_timeout = float(engine.url.query.get("connect_timeout", 5))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | URL,
+        *,
+        replica_url: str | URL | None = None,
+        replica_ratio: int = 100,
+        **pool: Any,
+    ) -> PostgresDriver:
+        """Open a driver on ``postgresql://user:password@host:port/dbname?connect_timeout=5&...``.
+
+        *pool* options are those of `create_engine` below.
+        """
+        replica = None if replica_url is None else create_engine(replica_url, **pool)
+        return cls(create_engine(url, **pool), replica=replica, replica_ratio=replica_ratio)
+
+    def _reader(self) -> Engine:
+        if self._replica is not None and random.randrange(100) < self._replica_ratio:
+            return self._replica
+        return self._engine
+
+    def _one(self, engine: Engine, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+        with engine.connect() as connection:
+            return connection.execute(statement, params).first()
+
+    def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
+        owner = row.owner
+        params = {
+            **_pk(row.key),
+            "spec": row.spec,
+            "status": row.status,
+            "labels": json.dumps(row.labels, separators=(",", ":")),
+            "ctime": _naive_utc(row.creation_time),
+            "owner_name": None if owner is None else owner.name,
+            "owner_mesh": None if owner is None else owner.mesh,
+            "owner_type": None if owner is None else owner.type,
+        }
+        with translate_errors(row.key, owner=owner):
+            stored = self._one(self._engine, INSERT, params)
+        assert stored is not None  # INSERT ... RETURNING returns the row it inserted
+        return _row(stored)
+
+    def update(  # noqa: D102
+        self,
+        key: Key,
+        *,
+        spec: str,
+        status: str,
+        labels: Mapping[str, str],
+        modification_time: datetime,
+        expected: str,
+    ) -> Row:
+        if not expected.isdigit() or int(expected) >= 2**31:
+            raise Conflict.of(key)  # not a version this table could hold
+        params = {
+            **_pk(key),
+            "expected": int(expected),
+            "spec": spec,
+            "status": status,
+            "labels": json.dumps(labels, separators=(",", ":")),
+            "mtime": _naive_utc(modification_time),
+        }
+        with translate_errors(key):
+            stored = self._one(self._engine, UPDATE, params)
+        if stored is None:
+            raise Conflict.of(key)
+        return _row(stored)
+
+    def delete(self, key: Key) -> None:  # noqa: D102
+        with translate_errors(key), self._engine.connect() as connection:
+            deleted = connection.execute(DELETE, _pk(key)).rowcount
+        if not deleted:
+            raise NotFound.of(key)
+
+    def get(self, key: Key) -> Row:  # noqa: D102
+        with translate_errors(key):
+            stored = self._one(self._reader(), GET, _pk(key))
+        if stored is None:
+            raise NotFound.of(key)
+        return _row(stored)
+
+    def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
+        where: list[sa.ColumnElement[bool]] = [_t.type == query.type]
+        if query.mesh is not None:
+            where.append(_t.mesh == query.mesh)
+        if query.name_contains is not None:
+            where.append(_t.name.contains(query.name_contains, autoescape=True))
+        keys = query.keys
+        if keys is not None and len(keys) <= MAX_PUSHED_KEYS:
+            if not keys:
+                return [], 0
+            where.append(sa.tuple_(_t.mesh, _t.name).in_(sorted(keys)))
+            keys = None
+        if keys is not None or query.limit is None:
+            with translate_errors(), self._reader().connect() as connection:
+                found = connection.execute(sa.select(*COLUMNS).where(*where).order_by(*ORDER)).all()
+            rows = [_row(r) for r in found if keys is None or (r.mesh, r.name) in keys]
+            end = None if query.limit is None else query.offset + query.limit
+            return rows[query.offset : end], len(rows)
+        # One statement, one snapshot: the count of all matches and the requested slice of them.
+        counted = sa.select(sa.func.count().label("total")).where(*where).subquery("counted")
+        page = sa.select(*COLUMNS).where(*where).order_by(*ORDER).limit(query.limit).offset(query.offset)
+        sliced = page.lateral("page")
+        statement = (
+            sa.select(counted.c.total, sliced)
+            .select_from(counted.outerjoin(sliced, sa.true()))
+            .order_by(sliced.c.mesh.collate("C"), sliced.c.name.collate("C"))
+        )
+        with translate_errors(), self._reader().connect() as connection:
+            found = connection.execute(statement).all()
+        total = found[0].total if found else 0
+        return [_row(r) for r in found if r.name is not None], total
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:  # noqa: D102
+        with self._lock:
+            if self._listener is None:
+                self._listener = Listener(_psycopg_params(self._engine.url), self._deliver)
+                self._listener.start(timeout=self._connect_timeout + 5)
+            self._listeners = [*self._listeners, listener]
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners = [x for x in self._listeners if x is not listener]
+
+        return unsubscribe
+
+    def _deliver(self, event: ResourceChanged) -> None:
+        for listener in self._listeners:
+            listener(event)
+
+    def close(self) -> None:  # noqa: D102
+        with self._lock:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None
+            self._listeners = []
+        self._engine.dispose()
+        if self._replica is not None:
+            self._replica.dispose()
+
+
+def create_engine(
+    url: str | URL,
+    *,
+    max_open_connections: int = 50,
+    min_open_connections: int = 0,
+    max_idle_connections: int = 50,
+    max_connection_lifetime: float = 3600.0,
+    max_connection_lifetime_jitter: float = 60.0,
+    max_connection_idle_time: float = 1800.0,
+    health_check_interval: float = 30.0,
+) -> Engine:
+    """A pooled SQLAlchemy engine with Kuma's pool knobs (times in seconds; 0 connections = unlimited).
+
+    Dead connections are found before use without a round trip (psycopg's ``closed``/``broken`` flags);
+    a connection idle longer than *health_check_interval* is pinged first; one older than its jittered
+    lifetime or idle longer than *max_connection_idle_time* is replaced.
+    """
+    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    if "connect_timeout" not in parsed.query:
+        parsed = parsed.update_query_dict({"connect_timeout": "5"})
+    unlimited = max_open_connections <= 0
+    pool_size = max(1, max_idle_connections if unlimited else min(max_idle_connections, max_open_connections))
+    engine = sa.create_engine(
+        parsed,
+        isolation_level="AUTOCOMMIT",
+        pool_size=pool_size,
+        max_overflow=-1 if unlimited else max(0, max_open_connections - pool_size),
+        pool_timeout=float(parsed.query["connect_timeout"]),  # type: ignore[arg-type]
+        pool_reset_on_return=None,  # autocommit: nothing to roll back
+    )
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        record.info["expires"] = (
+            time.monotonic() + max_connection_lifetime + random.uniform(0, max_connection_lifetime_jitter)
+        )
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        now = time.monotonic()
+        idle = now - record.info.get("idle_since", now)
+        if (
+            dbapi_connection.closed
+            or dbapi_connection.broken
+            or (max_connection_lifetime and now > record.info.get("expires", now + 1))
+            or (max_connection_idle_time and idle > max_connection_idle_time)
+        ):
+            raise sa_exc.DisconnectionError("connection closed, broken, too old or idle too long")
+        if health_check_interval and idle > health_check_interval:
+            try:
+                dbapi_connection.execute("SELECT 1")
+            except Exception as exc:
+                raise sa_exc.DisconnectionError("health check failed") from exc
+
+    if min_open_connections > 0:
+        with translate_errors():
+            warm = [engine.connect() for _ in range(min(min_open_connections, pool_size))]
+            for connection in warm:
+                connection.close()
+    return engine
+
+
+if TYPE_CHECKING:
+    from kv.driver import Driver
+
+    _: type[Driver] = PostgresDriver

@@ -1,0 +1,57 @@
+"""The one place where SQLAlchemy and psycopg errors become kv errors.
+
+Messages are built from the server's own diagnostics (``diag.message_primary``), never from
+``str(exc)`` of SQLAlchemy, which would quote statements and parameters. Connection strings never reach
+a message: psycopg's connection errors name host, port and user, never the password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import psycopg.errors
+import sqlalchemy.exc as sa_exc
+
+from kv.errors import AlreadyExists, Invalid, KVError, NotFound, Unavailable
+from kv.model import Key
+
+__all__ = ["translate_errors"]
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    lines = str(orig).strip().splitlines()
+    text = primary or (lines[0] if lines else type(orig).__name__)
+    sqlstate = getattr(orig, "sqlstate", None)
+    return f"{text} (SQLSTATE {sqlstate})" if sqlstate else text
+
+
+@contextmanager
+def translate_errors(key: Key | None = None, *, owner: Key | None = None) -> Iterator[None]:
+    """Translate database errors raised inside into the kv error tree, chaining the original."""
+    try:
+        yield
+    except KVError:
+        raise
+    except sa_exc.IntegrityError as exc:
+        if isinstance(exc.orig, psycopg.errors.UniqueViolation) and key is not None:
+            raise AlreadyExists.of(key) from exc
+        if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation) and owner is not None:
+            raise NotFound.of(owner) from exc
+        raise Invalid(_reason(exc), key=key) from exc
+    except sa_exc.DataError as exc:
+        raise Invalid(_reason(exc), key=key) from exc
+    except (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        sa_exc.DisconnectionError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+    ) as exc:
+        raise Unavailable(f"postgres unavailable: {_reason(exc)}", key=key) from exc
+    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:  # e.g. no resources table: not migrated
+        raise KVError(f"postgres error: {_reason(exc)}", key=key) from exc

@@ -1,0 +1,85 @@
+"""Change events from PostgreSQL: LISTEN on Kuma's ``resource_events`` channel.
+
+Kuma's trigger (``notify_event``, see ``schema/``) sends ``{"action": "INSERT|UPDATE|DELETE", "data":
+{"name", "mesh", "type"}}`` for every row written, cascaded deletes included; PostgreSQL delivers
+notifications at commit, in commit order, to every listening session, so events from other kuma-cp
+instances on the same database arrive too. A lost connection is re-established with backoff; events sent
+while it was down are lost (as in Kuma), so consumers resynchronise by listing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+
+from kv.drivers.postgres.errors import translate_errors
+from kv.errors import Unavailable
+from kv.model import Op, ResourceChanged
+
+__all__ = ["Listener"]
+
+log = logging.getLogger(__name__)
+CHANNEL = "resource_events"
+_OPS = {"INSERT": Op.CREATE, "UPDATE": Op.UPDATE, "DELETE": Op.DELETE}
+
+
+def parse(payload: str) -> ResourceChanged | None:
+    """The event in a notification payload, or None (logged) when it is not one of Kuma's."""
+    try:
+        message = json.loads(payload)
+        data = message["data"]
+        return ResourceChanged(_OPS[message["action"]], data["type"], data["mesh"], data["name"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("skipping a malformed %s notification: %.200s", CHANNEL, payload)
+        return None
+
+
+class Listener:
+    """A thread that holds one LISTEN connection and hands each event to *deliver*."""
+
+    def __init__(self, params: Mapping[str, Any], deliver: Callable[[ResourceChanged], None]) -> None:
+        self._params = dict(params)
+        self._deliver = deliver
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kv-postgres-listener", daemon=True)
+
+    def start(self, timeout: float) -> None:
+        """Start listening; return once LISTEN is in effect, or raise `Unavailable` after *timeout*."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise Unavailable(f"postgres unavailable: could not LISTEN {CHANNEL} within {timeout}s")
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        with translate_errors():
+            connection = psycopg.connect(**self._params, autocommit=True)
+            connection.execute(f"LISTEN {CHANNEL}")
+        return connection
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                with self._connect() as connection:
+                    self._ready.set()
+                    backoff = 0.1
+                    while not self._stop.is_set():
+                        for notify in connection.notifies(timeout=0.5):
+                            if (event := parse(notify.payload)) is not None:
+                                self._deliver(event)
+            except Exception as exc:  # reconnect whatever went wrong; the thread must not die
+                log.warning("postgres listener lost its connection (%s); reconnecting in %.1fs", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def stop(self) -> None:
+        """Stop listening and wait for the thread (at most about a second)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)

@@ -11,31 +11,13 @@ from contextlib import contextmanager, nullcontext
 from importlib import metadata
 
 import kv
-from kuma_cp import resources
 from kuma_cp.config import Config
 from kuma_cp.loader import redacted
+from kuma_cp.stores import SetupError, open_store
 
 __all__ = ["SetupError", "open_store", "run", "version"]
 
 log = logging.getLogger("kuma-cp.run")
-
-MEMORY_WARNING = (
-    "kuma-cp runs with an in-memory database and its state isn't preserved between restarts. "
-    "Keep in mind that an in-memory database cannot be used with multiple instances of the control plane."
-)
-
-
-class SetupError(Exception):
-    """The control plane cannot start; the message says why."""
-
-
-def open_store(config: Config) -> kv.Store:
-    """Open the store ``store.type`` names."""
-    kind = config.store.type
-    if kind == "memory":
-        log.warning(MEMORY_WARNING)
-        return kv.open("memory://", catalog=resources.catalog())
-    raise SetupError(f"store type {kind!r} is not available in this build yet; use memory")
 
 
 @contextmanager

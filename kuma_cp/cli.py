@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kuma_cp import app
+from kuma_cp import app, stores
 from kuma_cp.config import Config, ConfigError, load
 
 __all__ = ["main"]
@@ -74,12 +74,14 @@ def migrate() -> None:
 def up(config_file: str | None) -> None:
     """Apply pending migrations. Make sure to run "kuma-cp migrate up" before running new version of Kuma."""
     config = _configure(config_file, "migrate")
-    store_type = config.store.type
-    if store_type == "memory":
-        raise Failure("migrations are not supported for Memory resource store")
-    if store_type == "kubernetes":
-        raise Failure("migrations are not supported for Kubernetes resource store")
-    raise Failure(f"migrations for store type {store_type!r} are not available in this build yet")
+    try:
+        _, already = stores.migrate(config)
+    except stores.SetupError as exc:
+        raise Failure(str(exc)) from exc
+    if already:
+        click.echo(f"DB has already been migrated for Kuma {app.version()}")
+    else:
+        click.echo(f"DB has been migrated for Kuma {app.version()}")
 
 
 @cli.command()

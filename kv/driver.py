@@ -9,6 +9,7 @@ and copying). `kv.testing` turns each sentence of this contract into a named che
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -79,11 +80,15 @@ class Driver(Protocol):
       version equals *expected*, and returns the stored row with a version never used before for that
       record. Creation time and owner are kept. A missing record or another version: `Conflict`.
     - ``delete`` removes the record and, recursively, every record it owns; a missing one: `NotFound`.
-    - ``get`` returns the stored row; a missing one: `NotFound`.
+    - ``get`` returns the stored row; a missing one: `NotFound`. With *consistent*, it reads from where
+      writes go (no read replica).
     - ``list`` returns the rows matching *query* ordered by (mesh, name) byte-wise, sliced by offset and
       limit, and the number of matching rows before slicing.
     - ``subscribe`` calls *listener* with a `ResourceChanged` after each committed change (including
       cascaded deletes) until the returned function is called. Listeners must not block.
+    - ``transaction`` returns a context manager inside which this thread's operations commit together,
+      or roll back together on any exception. A driver without transactions returns one that does
+      nothing (as Kuma's memory and Kubernetes stores); the operations then apply one by one.
     - ``close`` releases connections; the driver is not used afterwards.
     - A store is shared by many threads: every method is thread-safe and ``update`` is an atomic
       compare-and-set.
@@ -106,11 +111,13 @@ class Driver(Protocol):
 
     def delete(self, key: Key) -> None: ...  # noqa: D102
 
-    def get(self, key: Key) -> Row: ...  # noqa: D102
+    def get(self, key: Key, *, consistent: bool = False) -> Row: ...  # noqa: D102
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]: ...  # noqa: D102
 
     def subscribe(self, listener: Listener) -> Callable[[], None]: ...  # noqa: D102
+
+    def transaction(self) -> AbstractContextManager[None]: ...  # noqa: D102
 
     def close(self) -> None: ...  # noqa: D102
 

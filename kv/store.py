@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -161,15 +162,23 @@ class Store:
         """
         self.driver.delete(names.check_key(self.catalog, Key(type, mesh, name)))
 
-    def get(self, type: str, mesh: str, name: str, *, version: str | None = None) -> Record:
-        """Return a record.
+    def get(
+        self,
+        type: str,
+        mesh: str,
+        name: str,
+        *,
+        version: str | None = None,
+        consistent: bool = False,
+    ) -> Record:
+        """Return a record; *consistent* reads where writes go (never a read replica).
 
         Raises:
             NotFound: there is no such record.
             Conflict: *version* is given and the record is at another one.
         """
         key = names.check_key(self.catalog, Key(type, mesh, name))
-        row = self.driver.get(key)
+        row = self.driver.get(key, consistent=consistent)
         if version is not None and row.version != version:
             raise Conflict.of(key)
         return _record(row)
@@ -226,6 +235,13 @@ class Store:
                 raise Invalid(f"keys must be kv.Key values of type {quote(type_name)}, got {key!r}")
             chosen.add((key.mesh, key.name))
         return frozenset(chosen)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Operations inside (in this thread) commit together, or roll back on any exception.
+
+        Postgres only; on memory and Kubernetes the operations apply one by one, as in Kuma.
+        """
+        return self.driver.transaction()
 
     def subscribe(self, *, buffer: int = 100) -> Subscription:
         """Receive a `ResourceChanged` for every committed change, in commit order, until closed."""

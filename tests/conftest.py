@@ -7,7 +7,9 @@ nothing else changes. The summary at the end of the run names every backend and 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -44,10 +46,40 @@ def _not_yet(issue: str) -> Callable[[Types], StoreFactory]:
     return unavailable
 
 
+_SHARED: dict[str, Any] = {}  # one driver per backend for the whole session, closed at its end
+
+
+def pg_dsn() -> str:
+    """The test server's DSN (scripts/test starts one), or skip."""
+    dsn = os.environ.get("KUMA_TEST_PG_DSN")
+    if not dsn:
+        pytest.skip("no PostgreSQL server: set KUMA_TEST_PG_DSN (scripts/test starts one)")
+    return dsn
+
+
+def _postgres(types: Types) -> StoreFactory:
+    if "postgres" not in _SHARED:
+        from kuma_cp import migrate
+        from kv.drivers.postgres import PostgresDriver, create_engine
+
+        dsn = pg_dsn()
+        admin = create_engine(dsn, max_open_connections=2)
+        migrate.migrate_up(admin)
+        _SHARED["postgres"] = (PostgresDriver.from_url(dsn, max_open_connections=20), admin)
+    driver, admin = _SHARED["postgres"]
+
+    def postgres() -> kv.Store:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DELETE FROM resources")
+        return kv.Store(driver, catalog=types.catalog())
+
+    return postgres
+
+
 # name -> (make a store factory for the given types, or raise pytest.skip.Exception with the reason)
 BACKENDS: dict[str, Callable[[Types], StoreFactory]] = {
     "memory": _memory,
-    "postgres": _not_yet("issue 4"),
+    "postgres": _postgres,
     "kubernetes": _not_yet("issue 6"),
 }
 MARKS = {"postgres": pytest.mark.postgres, "kubernetes": pytest.mark.k8s}
@@ -79,7 +111,19 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"kv backends: {', '.join(BACKENDS)}; hypothesis profile: {settings._current_profile}"
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Any skipped test marked for a backend counts as that backend not tested."""
+    if report.skipped:
+        for name, mark in MARKS.items():
+            if mark.name in report.keywords:
+                reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+                _SKIPPED.setdefault(name, reason)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for driver, admin in (v for k, v in _SHARED.items() if k == "postgres"):
+        driver.close()
+        admin.dispose()
     if REQUIRED & _SKIPPED.keys() and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -95,3 +139,31 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line, red=True, bold=True)
         else:
             terminalreporter.write_line(f"{name}: {_RAN.get(name, 0)} backend tests ran on it", green=True)
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[Callable[[], str]]:
+    """Makes new, empty databases on the test server (their DSNs); all are dropped afterwards."""
+    import psycopg  # only for Postgres tests
+    from sqlalchemy.engine import make_url
+
+    dsn = pg_dsn()
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"kv_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return make_url(dsn).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        for name in made:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_databases: Callable[[], str]) -> str:
+    """The DSN of a new, empty database on the test server, dropped afterwards."""
+    return pg_databases()

@@ -12,6 +12,7 @@ import bisect
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -132,7 +133,7 @@ class MemoryDriver:
                 doomed.extend(self._children.pop(gone, ()))
                 self._emit(Op.DELETE, gone)
 
-    def get(self, key: Key) -> Row:  # noqa: D102
+    def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
         row = self._find(key)  # one dict read is atomic: no lock needed
         if row is None:
             raise NotFound.of(key)
@@ -163,6 +164,10 @@ class MemoryDriver:
                 self._listeners = [x for x in self._listeners if x is not listener]
 
         return unsubscribe
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """No transactions in memory (as in Kuma): operations inside apply one by one."""
+        return nullcontext()
 
     def close(self) -> None:  # noqa: D102
         with self._lock:

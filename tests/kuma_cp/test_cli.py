@@ -101,3 +101,64 @@ def test_help_lists_the_commands_and_flags() -> None:
 def test_version_prints_the_installed_version() -> None:
     out = subprocess.run([*KUMA_CP, "version"], capture_output=True, text=True, check=True, timeout=30).stdout
     assert out.startswith("kuma-cp: 0.")
+
+
+def _pg_env(dsn: str, **extra: str) -> dict[str, str]:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(dsn)
+    settings = {
+        "KUMA_STORE_TYPE": "postgres",
+        "KUMA_STORE_POSTGRES_HOST": str(url.host),
+        "KUMA_STORE_POSTGRES_PORT": str(url.port),
+        "KUMA_STORE_POSTGRES_USER": str(url.username),
+        "KUMA_STORE_POSTGRES_PASSWORD": str(url.password),
+        "KUMA_STORE_POSTGRES_DB_NAME": str(url.database),
+    }
+    return _env(**{**settings, **extra})
+
+
+@pytest.mark.postgres
+def test_postgres_run_refuses_an_unmigrated_database_then_migrate_up_lets_it_start(pg_database: str) -> None:
+    env = _pg_env(pg_database)
+    refused = subprocess.run([*KUMA_CP, "run"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr.rstrip().endswith(
+        'Error: database is not migrated. Run "kuma-cp migrate up" to update database to the newest schema'
+    )
+    first = subprocess.run([*KUMA_CP, "migrate", "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert (first.returncode, first.stdout) == (0, "DB has been migrated for Kuma 0.1.0\n"), first.stderr
+    again = subprocess.run([*KUMA_CP, "migrate", "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert (again.returncode, again.stdout) == (0, "DB has already been migrated for Kuma 0.1.0\n")
+    process = subprocess.Popen(
+        [*KUMA_CP, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        logged = _wait_for(process, "starting Control Plane runtime (store postgres)")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=10)
+    assert '"password": "*****"' in logged
+    assert env["KUMA_STORE_POSTGRES_PASSWORD"] not in logged + rest
+    assert process.returncode == 0, rest
+
+
+@pytest.mark.postgres
+def test_postgres_errors_never_show_the_password(pg_database: str) -> None:
+    env = _pg_env(pg_database, KUMA_STORE_POSTGRES_PASSWORD="S3cr3t-p@ss'w\\rd")
+    for command in (["run"], ["migrate", "up"]):
+        result = subprocess.run([*KUMA_CP, *command], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1
+        assert "password authentication failed" in result.stderr
+        assert "S3cr3t" not in result.stderr + result.stdout
+
+
+def test_postgres_run_against_nothing_fails_fast_and_clearly() -> None:
+    env = _env(
+        KUMA_STORE_TYPE="postgres", KUMA_STORE_POSTGRES_PORT="1", KUMA_STORE_POSTGRES_CONNECTION_TIMEOUT="2"
+    )
+    started = time.monotonic()
+    result = subprocess.run([*KUMA_CP, "run"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Error: cannot connect to DB:" in result.stderr
+    assert time.monotonic() - started < 15

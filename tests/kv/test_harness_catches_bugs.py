@@ -173,7 +173,7 @@ def test_concurrent_cas_catches_a_non_atomic_update() -> None:
 
 def test_the_kit_reports_a_leaked_foreign_error() -> None:
     class Leaky(MemoryDriver):
-        def get(self, key: Key) -> Row:
+        def get(self, key: Key, *, consistent: bool = False) -> Row:
             raise KeyError(key)
 
     with pytest.raises(KeyError):

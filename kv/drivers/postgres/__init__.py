@@ -1,5 +1,5 @@
 """The Postgres driver (Kuma's ``resources`` table); see `kv.drivers.postgres.driver`."""
 
-from kv.drivers.postgres.driver import PostgresDriver, create_engine
+from kv.drivers.postgres.driver import PostgresDriver, create_engine, to_url
 
-__all__ = ["PostgresDriver", "create_engine"]
+__all__ = ["PostgresDriver", "create_engine", "to_url"]

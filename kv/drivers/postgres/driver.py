@@ -12,7 +12,9 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from kv.driver import Listener as EventListener
 from kv.driver import Query, Row
@@ -118,32 +120,76 @@ class PostgresDriver:
         self._listeners: list[EventListener] = []
         self._listener: Listener | None = None
         self._lock = threading.Lock()
+        self._tx: ContextVar[Connection | None] = ContextVar(f"kv-postgres-tx-{id(self)}", default=None)
         self._connect_timeout = float(engine.url.query.get("connect_timeout", 5))  # type: ignore[arg-type]
 
     @classmethod
     def from_url(
         cls,
-        url: str | URL,
+        url: str | URL | Mapping[str, str],
         *,
-        replica_url: str | URL | None = None,
+        replica_url: str | URL | Mapping[str, str] | None = None,
         replica_ratio: int = 100,
         **pool: Any,
     ) -> PostgresDriver:
         """Open a driver on ``postgresql://user:password@host:port/dbname?connect_timeout=5&...``.
 
-        *pool* options are those of `create_engine` below.
+        *url* may also be libpq keywords (see `to_url`); *pool* options are those of `create_engine`.
         """
         replica = None if replica_url is None else create_engine(replica_url, **pool)
         return cls(create_engine(url, **pool), replica=replica, replica_ratio=replica_ratio)
 
-    def _reader(self) -> Engine:
-        if self._replica is not None and random.randrange(100) < self._replica_ratio:
-            return self._replica
-        return self._engine
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the operations inside on one connection, committed together or rolled back together.
 
-    def _one(self, engine: Engine, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+        Any exception inside rolls back, cancellation (KeyboardInterrupt, SystemExit) included: unlike
+        Kuma's ``InTx``, nothing is committed on the way out of an interrupted block. Nested blocks join
+        the outer one. After an error inside, the transaction can only be rolled back.
+        """
+        if self._tx.get() is not None:
+            yield
+            return
+        with translate_errors(), self._engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="READ COMMITTED")
+            with connection.begin():
+                token = self._tx.set(connection)
+                try:
+                    yield
+                finally:
+                    self._tx.reset(token)
+
+    @contextmanager
+    def _connection(self, *, read: bool = False, consistent: bool = False) -> Iterator[Connection]:
+        if (tx := self._tx.get()) is not None:
+            yield tx
+            return
+        engine = self._engine
+        if (
+            read
+            and not consistent
+            and self._replica is not None
+            and random.randrange(100) < self._replica_ratio
+        ):
+            engine = self._replica
         with engine.connect() as connection:
-            return connection.execute(statement, params).first()
+            yield connection
+
+    def _read(self, statement: sa.Executable, params: Mapping[str, Any] | None = None, **how: bool) -> Any:
+        """Rows of a read. Outside a transaction, one retry when the connection had died before use."""
+        for attempt in (1, 2):
+            try:
+                with self._connection(read=True, **how) as connection:
+                    return connection.execute(statement, params or {}).all()
+            except sa_exc.DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated or self._tx.get() is not None:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
+        """The result of a write: never retried, since it may have been applied before the error."""
+        with self._connection() as connection:
+            return connection.execute(statement, params)
 
     def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
         owner = row.owner
@@ -158,8 +204,7 @@ class PostgresDriver:
             "owner_type": None if owner is None else owner.type,
         }
         with translate_errors(row.key, owner=owner):
-            stored = self._one(self._engine, INSERT, params)
-        assert stored is not None  # INSERT ... RETURNING returns the row it inserted
+            stored = self._write(INSERT, params).one()
         return _row(stored)
 
     def update(  # noqa: D102
@@ -183,23 +228,23 @@ class PostgresDriver:
             "mtime": _naive_utc(modification_time),
         }
         with translate_errors(key):
-            stored = self._one(self._engine, UPDATE, params)
+            stored = self._write(UPDATE, params).first()
         if stored is None:
             raise Conflict.of(key)
         return _row(stored)
 
     def delete(self, key: Key) -> None:  # noqa: D102
-        with translate_errors(key), self._engine.connect() as connection:
-            deleted = connection.execute(DELETE, _pk(key)).rowcount
+        with translate_errors(key):
+            deleted = self._write(DELETE, _pk(key)).rowcount
         if not deleted:
             raise NotFound.of(key)
 
-    def get(self, key: Key) -> Row:  # noqa: D102
+    def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
         with translate_errors(key):
-            stored = self._one(self._reader(), GET, _pk(key))
-        if stored is None:
+            found = self._read(GET, _pk(key), consistent=consistent)
+        if not found:
             raise NotFound.of(key)
-        return _row(stored)
+        return _row(found[0])
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
         where: list[sa.ColumnElement[bool]] = [_t.type == query.type]
@@ -214,8 +259,8 @@ class PostgresDriver:
             where.append(sa.tuple_(_t.mesh, _t.name).in_(sorted(keys)))
             keys = None
         if keys is not None or query.limit is None:
-            with translate_errors(), self._reader().connect() as connection:
-                found = connection.execute(sa.select(*COLUMNS).where(*where).order_by(*ORDER)).all()
+            with translate_errors():
+                found = self._read(sa.select(*COLUMNS).where(*where).order_by(*ORDER))
             rows = [_row(r) for r in found if keys is None or (r.mesh, r.name) in keys]
             end = None if query.limit is None else query.offset + query.limit
             return rows[query.offset : end], len(rows)
@@ -228,8 +273,8 @@ class PostgresDriver:
             .select_from(counted.outerjoin(sliced, sa.true()))
             .order_by(sliced.c.mesh.collate("C"), sliced.c.name.collate("C"))
         )
-        with translate_errors(), self._reader().connect() as connection:
-            found = connection.execute(statement).all()
+        with translate_errors():
+            found = self._read(statement)
         total = found[0].total if found else 0
         return [_row(r) for r in found if r.name is not None], total
 
@@ -261,8 +306,28 @@ class PostgresDriver:
             self._replica.dispose()
 
 
+def to_url(where: str | URL | Mapping[str, str]) -> URL:
+    """A psycopg SQLAlchemy URL from a DSN, a URL, or libpq keywords (``host``, ``user``, ``dbname``…).
+
+    Keywords are placed in the URL one by one, never concatenated into a string, so any password works.
+    """
+    if isinstance(where, str | URL):
+        return make_url(where).set(drivername="postgresql+psycopg")
+    rest = dict(where)
+    port = rest.pop("port", None)
+    return URL.create(
+        "postgresql+psycopg",
+        username=rest.pop("user", None),
+        password=rest.pop("password", None),
+        host=rest.pop("host", None),
+        port=int(port) if port else None,
+        database=rest.pop("dbname", None),
+        query=rest,
+    )
+
+
 def create_engine(
-    url: str | URL,
+    url: str | URL | Mapping[str, str],
     *,
     max_open_connections: int = 50,
     min_open_connections: int = 0,
@@ -278,7 +343,7 @@ def create_engine(
     a connection idle longer than *health_check_interval* is pinged first; one older than its jittered
     lifetime or idle longer than *max_connection_idle_time* is replaced.
     """
-    parsed = make_url(url).set(drivername="postgresql+psycopg")
+    parsed = to_url(url)
     if "connect_timeout" not in parsed.query:
         parsed = parsed.update_query_dict({"connect_timeout": "5"})
     unlimited = max_open_connections <= 0

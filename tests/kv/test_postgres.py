@@ -290,6 +290,6 @@ def test_the_pool_never_opens_more_than_its_bound(migrated: str) -> None:
 
 def test_kv_open_picks_the_driver_by_url_scheme(migrated: str) -> None:
     for scheme in ("postgresql", "postgres"):
-        with kv.open(scheme + migrated.partition(":")[2], catalog=CATALOG) as store:
+        with kv.open(scheme + ":" + migrated.partition(":")[2], catalog=CATALOG) as store:
             assert store.driver.name == "postgres"
             assert store.list(TYPES.item).total == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 
 from kv.driver import Listener as EventListener
 from kv.driver import Query, Row
 from kv.drivers.postgres.errors import translate_errors
 from kv.drivers.postgres.listener import Listener
+from kv.drivers.postgres.pool import create_engine
 from kv.drivers.postgres.tables import COLUMNS, resources
 from kv.errors import Conflict, NotFound
 from kv.model import Key, ResourceChanged
@@ -304,92 +303,6 @@ class PostgresDriver:
         self._engine.dispose()
         if self._replica is not None:
             self._replica.dispose()
-
-
-def to_url(where: str | URL | Mapping[str, str]) -> URL:
-    """A psycopg SQLAlchemy URL from a DSN, a URL, or libpq keywords (``host``, ``user``, ``dbname``…).
-
-    Keywords are placed in the URL one by one, never concatenated into a string, so any password works.
-    """
-    if isinstance(where, str | URL):
-        return make_url(where).set(drivername="postgresql+psycopg")
-    rest = dict(where)
-    port = rest.pop("port", None)
-    return URL.create(
-        "postgresql+psycopg",
-        username=rest.pop("user", None),
-        password=rest.pop("password", None),
-        host=rest.pop("host", None),
-        port=int(port) if port else None,
-        database=rest.pop("dbname", None),
-        query=rest,
-    )
-
-
-def create_engine(
-    url: str | URL | Mapping[str, str],
-    *,
-    max_open_connections: int = 50,
-    min_open_connections: int = 0,
-    max_idle_connections: int = 50,
-    max_connection_lifetime: float = 3600.0,
-    max_connection_lifetime_jitter: float = 60.0,
-    max_connection_idle_time: float = 1800.0,
-    health_check_interval: float = 30.0,
-) -> Engine:
-    """A pooled SQLAlchemy engine with Kuma's pool knobs (times in seconds; 0 connections = unlimited).
-
-    Dead connections are found before use without a round trip (psycopg's ``closed``/``broken`` flags);
-    a connection idle longer than *health_check_interval* is pinged first; one older than its jittered
-    lifetime or idle longer than *max_connection_idle_time* is replaced.
-    """
-    parsed = to_url(url)
-    if "connect_timeout" not in parsed.query:
-        parsed = parsed.update_query_dict({"connect_timeout": "5"})
-    unlimited = max_open_connections <= 0
-    pool_size = max(1, max_idle_connections if unlimited else min(max_idle_connections, max_open_connections))
-    engine = sa.create_engine(
-        parsed,
-        isolation_level="AUTOCOMMIT",
-        pool_size=pool_size,
-        max_overflow=-1 if unlimited else max(0, max_open_connections - pool_size),
-        pool_timeout=float(parsed.query["connect_timeout"]),  # type: ignore[arg-type]
-        pool_reset_on_return=None,  # autocommit: nothing to roll back
-    )
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, record: Any) -> None:
-        record.info["expires"] = (
-            time.monotonic() + max_connection_lifetime + random.uniform(0, max_connection_lifetime_jitter)
-        )
-
-    @event.listens_for(engine, "checkin")
-    def on_checkin(dbapi_connection: Any, record: Any) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        now = time.monotonic()
-        idle = now - record.info.get("idle_since", now)
-        if (
-            dbapi_connection.closed
-            or dbapi_connection.broken
-            or (max_connection_lifetime and now > record.info.get("expires", now + 1))
-            or (max_connection_idle_time and idle > max_connection_idle_time)
-        ):
-            raise sa_exc.DisconnectionError("connection closed, broken, too old or idle too long")
-        if health_check_interval and idle > health_check_interval:
-            try:
-                dbapi_connection.execute("SELECT 1")
-            except Exception as exc:
-                raise sa_exc.DisconnectionError("health check failed") from exc
-
-    if min_open_connections > 0:
-        with translate_errors():
-            warm = [engine.connect() for _ in range(min(min_open_connections, pool_size))]
-            for connection in warm:
-                connection.close()
-    return engine
 
 
 if TYPE_CHECKING:

@@ -48,6 +48,7 @@ class Query:
         mesh: only records in this mesh (None: every mesh).
         name_contains: only records whose name contains this literal substring (None: any).
         keys: only records whose (mesh, name) is in this set (None: any).
+        labels: only records that have every one of these labels with these values (None: any).
         offset: skip this many matching records.
         limit: return at most this many (None: all).
     """
@@ -56,15 +57,18 @@ class Query:
     mesh: str | None = None
     name_contains: str | None = None
     keys: frozenset[tuple[str, str]] | None = None
+    labels: Mapping[str, str] | None = None
     offset: int = 0
     limit: int | None = None
 
-    def matches(self, key: Key) -> bool:
-        """Whether a key of this query's type passes the filters."""
+    def matches(self, row: Row) -> bool:
+        """Whether a row of this query's type passes the filters."""
+        key = row.key
         return (
             (self.mesh is None or key.mesh == self.mesh)
             and (self.name_contains is None or self.name_contains in key.name)
             and (self.keys is None or (key.mesh, key.name) in self.keys)
+            and (self.labels is None or all(row.labels.get(k) == v for k, v in self.labels.items()))
         )
 
 
@@ -128,7 +132,7 @@ def page(rows: Sequence[Row], query: Query) -> tuple[Sequence[Row], int]:
     For drivers that filter in memory (memory, Kubernetes): the one implementation of the list
     semantics, so that they cannot drift apart.
     """
-    if query.mesh is not None or query.name_contains is not None or query.keys is not None:
-        rows = [row for row in rows if query.matches(row.key)]
+    if any(f is not None for f in (query.mesh, query.name_contains, query.keys, query.labels)):
+        rows = [row for row in rows if query.matches(row)]
     end = None if query.limit is None else query.offset + query.limit
     return rows[query.offset : end], len(rows)

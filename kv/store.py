@@ -190,6 +190,7 @@ class Store:
         mesh: str | None = None,
         name_contains: str | None = None,
         keys: Iterable[Key] | None = None,
+        labels: Mapping[str, str] | None = None,
         page_size: int = 0,
         offset: str | None = None,
     ) -> Page:
@@ -200,6 +201,7 @@ class Store:
             mesh: only this mesh (None or ``""``: every mesh).
             name_contains: only names containing this literal substring.
             keys: only these keys (all of *type*).
+            labels: only records carrying all these labels with these values.
             page_size: at most this many items (0: all, and *offset* is ignored).
             offset: the ``next_offset`` of the previous page.
 
@@ -220,6 +222,7 @@ class Store:
                 mesh=mesh or None,
                 name_contains=name_contains or None,
                 keys=None if keys is None else self._key_set(type, keys),
+                labels=None if not labels else names.check_labels(self.catalog, labels),
                 offset=start if page_size else 0,
                 limit=page_size or None,
             )

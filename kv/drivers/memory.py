@@ -148,7 +148,7 @@ class MemoryDriver:
                 idents: Sequence[tuple[str, str]] = sorted(query.keys & table.rows.keys())
             else:
                 idents = table.sorted_idents(query.mesh)
-            if query.name_contains is None and query.keys is None:
+            if query.name_contains is None and query.keys is None and query.labels is None:
                 total = len(idents)  # nothing left to filter: slice before fetching rows
                 end = None if query.limit is None else query.offset + query.limit
                 return [table.rows[i] for i in idents[query.offset : end]], total

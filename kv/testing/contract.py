@@ -308,3 +308,20 @@ def records_equal_what_was_written(store: Store, types: Types) -> None:
         parent.key,
     )
     assert store.list(types.with_status).items == (created,)
+
+
+@check()
+def list_by_labels(store: Store, types: Types) -> None:
+    """A label filter keeps records that carry every given label with that value, before paging."""
+    for name, labels in (
+        ("a", {"app": "web", "tier": "1"}),
+        ("b", {"app": "web"}),
+        ("c", {"app": "db"}),
+        ("d", {}),
+    ):
+        item(store, types, name, labels=labels)
+    assert [r.key.name for r in store.list(types.item, labels={"app": "web"}).items] == ["a", "b"]
+    assert [r.key.name for r in store.list(types.item, labels={"app": "web", "tier": "1"}).items] == ["a"]
+    assert store.list(types.item, labels={"app": ""}).total == 0
+    page = store.list(types.item, labels={"app": "web"}, page_size=1)
+    assert (page.total, [r.key.name for r in page.items], page.next_offset) == (2, ["a"], "1")

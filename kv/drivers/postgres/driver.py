@@ -251,6 +251,9 @@ class PostgresDriver:
             where.append(_t.mesh == query.mesh)
         if query.name_contains is not None:
             where.append(_t.name.contains(query.name_contains, autoescape=True))
+        if query.labels:
+            containing = sa.cast(sa.literal(json.dumps(dict(query.labels)), sa.Text), JSONB)
+            where.append(_t.labels.op("@>")(containing))
         keys = query.keys
         if keys is not None and len(keys) <= MAX_PUSHED_KEYS:
             if not keys:

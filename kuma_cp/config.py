@@ -81,10 +81,52 @@ class StoreConfig:
 
 
 @frozen
+class HttpConfig:
+    """The plain-HTTP listener of the resource API (``apiServer.http``)."""
+
+    enabled: bool = setting("enabled", env="KUMA_API_SERVER_HTTP_ENABLED", default=True)
+    """On, as Kuma: kumactl talks to it."""
+    interface: str = setting("interface", env="KUMA_API_SERVER_HTTP_INTERFACE", default="0.0.0.0")
+    """0.0.0.0, as Kuma: reachable by kumactl from other hosts; set 127.0.0.1 to keep it local."""
+    port: int = setting("port", env="KUMA_API_SERVER_HTTP_PORT", default=5681)
+    """5681, Kuma's API port, which kumactl and the GUI expect."""
+
+
+@frozen
+class ApiServerConfig:
+    """The resource API (``apiServer``)."""
+
+    http: HttpConfig = section("http", HttpConfig)
+    read_only: bool = setting("readOnly", env="KUMA_API_SERVER_READ_ONLY", default=False)
+    """Off, as Kuma: writes allowed; on, every write answers 405."""
+
+
+@frozen
+class DiagnosticsConfig:
+    """Health and metrics (``diagnostics``)."""
+
+    server_port: int = setting("serverPort", env="KUMA_DIAGNOSTICS_SERVER_PORT", default=5680)
+    """5680, Kuma's diagnostics port, where probes look for /healthy and /ready."""
+
+
+@frozen
+class DefaultsConfig:
+    """Resources the control plane creates at start (``defaults``)."""
+
+    skip_mesh_creation: bool = setting(
+        "skipMeshCreation", env="KUMA_DEFAULTS_SKIP_MESH_CREATION", default=False
+    )
+    """Off, as Kuma: a fresh control plane has a "default" Mesh to put Dataplanes in."""
+
+
+@frozen
 class Config:
     """The whole kuma-cp configuration."""
 
     store: StoreConfig = section("store", StoreConfig)
+    api_server: ApiServerConfig = section("apiServer", ApiServerConfig)
+    diagnostics: DiagnosticsConfig = section("diagnostics", DiagnosticsConfig)
+    defaults: DefaultsConfig = section("defaults", DefaultsConfig)
 
 
 def _validate_store(store: StoreConfig) -> list[str]:
@@ -111,6 +153,12 @@ def _validate_store(store: StoreConfig) -> list[str]:
 def validate(config: Config) -> Config:
     """Return *config* if usable, else raise `ConfigError` with Kuma's message chain."""
     problems = [f"Store validation failed: {p}" for p in _validate_store(config.store)]
+    for what, port in (
+        ("ApiServer validation failed: .Http is not valid: .Port", config.api_server.http.port),
+        ("Diagnostics validation failed: .ServerPort", config.diagnostics.server_port),
+    ):
+        if not 0 <= port <= 65535:
+            problems.append(f"{what} must be in the range [0, 65535]")
     if problems:
         raise ConfigError("configuration validation failed: " + "; ".join(problems))
     return config

@@ -1,0 +1,174 @@
+"""The resource manager: Kuma's rules above the store, used by the HTTP API and the default resources.
+
+- A mesh-scoped resource can only be created in an existing Mesh (``mesh of name X is not found``), and
+  is owned by that Mesh, so deleting the Mesh deletes it (a MeshInsight is owned by the Mesh it describes).
+- Timestamps come from here: creation time on create, modification time on every update.
+- A Mesh that still has Dataplanes is not deleted unless ``store.unsafeDelete``.
+- `upsert` is Kuma's read-modify-write with conflict retry: exponential backoff from
+  ``store.upsert.conflictRetryBaseBackoff`` with ``conflictRetryJitterPercent`` jitter, at most
+  ``conflictRetryMaxTimes`` retries; a create that races another create (AlreadyExists) is retried too.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+import kv
+from kuma_cp.config import StoreConfig, UpsertConfig
+from kuma_cp.resources import ResourceType
+
+__all__ = ["MeshHasDataplanes", "MeshNotFound", "ResourceManager", "SkipUpsert"]
+
+log = logging.getLogger("kuma-cp.manager")
+
+
+class MeshNotFound(kv.NotFound):
+    """A mesh-scoped resource names a Mesh that does not exist: ``mesh of name X is not found``."""
+
+    def __init__(self, mesh: str) -> None:
+        super().__init__(f"mesh of name {mesh} is not found", key=kv.Key("Mesh", "", mesh))
+        self.mesh = mesh
+
+
+class MeshHasDataplanes(kv.Invalid):
+    """A Mesh with Dataplanes cannot be deleted (unless ``store.unsafeDelete``)."""
+
+    def __init__(self, mesh: str) -> None:
+        super().__init__(
+            "unable to delete mesh, there are still some dataplanes attached", key=kv.Key("Mesh", "", mesh)
+        )
+
+
+class SkipUpsert(Exception):
+    """Raised by an upsert function to leave the resource as it is."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.define
+class ResourceManager:
+    """Kuma's resource manager over a kv store (anything with kv.Store's methods)."""
+
+    store: Any
+    config: StoreConfig = attrs.field(factory=StoreConfig)
+    clock: Callable[[], datetime] = _utcnow
+    sleep: Callable[[float], None] = time.sleep
+
+    def get(self, rtype: ResourceType, mesh: str, name: str, *, version: str | None = None) -> kv.Record:
+        """The resource, or `kv.NotFound`."""
+        return self.store.get(rtype.name, mesh, name, version=version)  # type: ignore[no-any-return]
+
+    def list(
+        self,
+        rtype: ResourceType,
+        *,
+        mesh: str | None = None,
+        name_contains: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        page_size: int = 0,
+        offset: str | None = None,
+    ) -> kv.Page:
+        """A page of resources ordered by (mesh, name)."""
+        return self.store.list(  # type: ignore[no-any-return]
+            rtype.name,
+            mesh=mesh,
+            name_contains=name_contains,
+            labels=labels,
+            page_size=page_size,
+            offset=offset,
+        )
+
+    def _owner(self, rtype: ResourceType, mesh: str, name: str) -> kv.Key | None:
+        if rtype.name == "MeshInsight":
+            owner = kv.Key("Mesh", "", name)
+        elif rtype.scope is kv.Scope.MESH:
+            owner = kv.Key("Mesh", "", mesh)
+        else:
+            return None
+        try:
+            self.store.get(owner.type, owner.mesh, owner.name)
+        except kv.NotFound:
+            raise MeshNotFound(owner.name) from None
+        return owner
+
+    def create(
+        self,
+        rtype: ResourceType,
+        mesh: str,
+        name: str,
+        *,
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> kv.Record:
+        """Create a resource, owned by its Mesh; `MeshNotFound` when the Mesh does not exist."""
+        owner = self._owner(rtype, mesh, name)
+        record = kv.Record(
+            key=kv.Key(rtype.name, mesh, name), spec=spec, status=status or {}, labels=labels or {}
+        )
+        return self.store.create(record, owner=owner, creation_time=self.clock())  # type: ignore[no-any-return]
+
+    def update(self, record: kv.Record, *, labels: Mapping[str, str] | None = None) -> kv.Record:
+        """Update a resource read earlier (its version must still be current); mtime is now."""
+        return self.store.update(record, modification_time=self.clock(), labels=labels)  # type: ignore[no-any-return]
+
+    def delete(self, rtype: ResourceType, mesh: str, name: str) -> None:
+        """Delete a resource and all it owns; a Mesh with Dataplanes is refused unless unsafe delete."""
+        unsafe = self.config.unsafe_delete
+        if rtype.name == "Mesh" and not unsafe and self.store.list("Dataplane", mesh=name, page_size=1).total:
+            raise MeshHasDataplanes(name)
+        self.store.delete(rtype.name, mesh, name)
+
+    def upsert(
+        self, rtype: ResourceType, mesh: str, name: str, change: Callable[[kv.Record | None], kv.Record]
+    ) -> kv.Record | None:
+        """Create or update with *change* (given the current record or None), retrying lost races.
+
+        *change* returns the record to write (its key is ignored) or raises `SkipUpsert`. Returns what
+        was written, or None when skipped.
+        """
+        return _retrying(self.config.upsert, self.sleep, lambda: self._upsert_once(rtype, mesh, name, change))
+
+    def _upsert_once(
+        self, rtype: ResourceType, mesh: str, name: str, change: Callable[[kv.Record | None], kv.Record]
+    ) -> kv.Record | None:
+        try:
+            current: kv.Record | None = self.store.get(rtype.name, mesh, name, consistent=True)
+        except kv.NotFound:
+            current = None
+        try:
+            wanted = change(current)
+        except SkipUpsert:
+            return None
+        if current is None:
+            return self.create(
+                rtype, mesh, name, spec=wanted.spec, status=wanted.status, labels=wanted.labels
+            )
+        updated = attrs.evolve(current, spec=wanted.spec, status=wanted.status)
+        return self.update(updated, labels=wanted.labels)
+
+
+def _retrying(
+    config: UpsertConfig, sleep: Callable[[float], None], attempt: Callable[[], kv.Record | None]
+) -> kv.Record | None:
+    backoff = config.conflict_retry_base_backoff.total_seconds()
+    for retry in range(config.conflict_retry_max_times + 1):
+        try:
+            return attempt()
+        except (kv.Conflict, kv.AlreadyExists):
+            if retry == config.conflict_retry_max_times:
+                raise
+            jitter = backoff * config.conflict_retry_jitter_percent / 100
+            sleep(max(0.0, backoff + random.uniform(-jitter, jitter)))
+            backoff *= 2
+            log.debug("upsert lost a race; retry %d", retry + 1)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -152,7 +152,7 @@ def test_the_cache_serves_a_burst_with_one_read_and_hands_out_copies() -> None:
         "hit-wait",
         "miss",
     ]
-    got[0].spec["a"].append(2)  # type: ignore[index]
+    got[0].spec["a"].append(2)
     assert cache.get("Mesh", "", "demo").spec == {"a": [1]}
     now[0] = 1.5  # expired: the next read goes to the store
     cache.get("Mesh", "", "demo")

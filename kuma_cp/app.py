@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import metadata
 
-import kv
 from kuma_cp.config import Config
 from kuma_cp.loader import redacted
+from kuma_cp.runtime import Runtime
 from kuma_cp.stores import SetupError, open_store
 
 __all__ = ["SetupError", "open_store", "run", "version"]
@@ -47,18 +47,18 @@ def run(config: Config, *, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     log.info("starting Control Plane (version %s)", version())
     log.info("effective configuration: %s", json.dumps(redacted(config), sort_keys=True))
+    runtime = Runtime(config, version=version())
     try:
-        store = open_store(config)
-    except (kv.KVError, SetupError) as exc:
+        runtime.start()
+    except SetupError as exc:
         log.error("unable to set up Control Plane runtime: %s", exc)
-        raise SetupError(str(exc)) from exc
-    with (
-        store,
-        _stop_on_signals(stop) if threading.current_thread() is threading.main_thread() else nullcontext(),
-    ):
-        log.info("starting Control Plane runtime (store %s)", store.driver.name)
+        raise
+    in_main = threading.current_thread() is threading.main_thread()
+    with _stop_on_signals(stop) if in_main else nullcontext():
+        log.info("starting Control Plane runtime (store %s)", config.store.type)
         stop.wait()
         log.info("stopping without error, waiting for all components to stop")
+    runtime.stop()
     log.info("all components have stopped")
 
 

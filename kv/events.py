@@ -46,6 +46,15 @@ class Subscription:
             self._events.append(event)
             self._ready.notify()
 
+    def lost(self) -> None:
+        """Count a gap the driver knows of (its event source reconnected): events may have been lost.
+
+        Counted in `dropped`, so a consumer resynchronises exactly as after a drop.
+        """
+        with self._ready:
+            if not self._closed:
+                self.dropped += 1
+
     def get(self, timeout: float | None = None) -> ResourceChanged | None:
         """The next event, waiting up to *timeout* seconds (forever if None); None if none came."""
         deadline = None if timeout is None else time.monotonic() + timeout

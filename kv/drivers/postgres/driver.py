@@ -29,6 +29,7 @@ from kv.drivers.postgres.listener import Listener
 from kv.drivers.postgres.pool import create_engine
 from kv.drivers.postgres.tables import COLUMNS, resources
 from kv.errors import Conflict, NotFound
+from kv.events import Subscription
 from kv.model import Key, ResourceChanged
 
 __all__ = ["PostgresDriver"]
@@ -283,7 +284,7 @@ class PostgresDriver:
     def subscribe(self, listener: EventListener) -> Callable[[], None]:  # noqa: D102
         with self._lock:
             if self._listener is None:
-                self._listener = Listener(_psycopg_params(self._engine.url), self._deliver)
+                self._listener = Listener(_psycopg_params(self._engine.url), self._deliver, self._lost)
                 self._listener.start(timeout=self._connect_timeout + 5)
             self._listeners = [*self._listeners, listener]
 
@@ -292,6 +293,12 @@ class PostgresDriver:
                 self._listeners = [x for x in self._listeners if x is not listener]
 
         return unsubscribe
+
+    def _lost(self) -> None:
+        """The listener reconnected: tell subscriptions that events may have been lost meanwhile."""
+        for listener in self._listeners:
+            if isinstance(listener, Subscription):
+                listener.lost()
 
     def _deliver(self, event: ResourceChanged) -> None:
         for listener in self._listeners:

@@ -42,9 +42,15 @@ def parse(payload: str) -> ResourceChanged | None:
 class Listener:
     """A thread that holds one LISTEN connection and hands each event to *deliver*."""
 
-    def __init__(self, params: Mapping[str, Any], deliver: Callable[[ResourceChanged], None]) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        deliver: Callable[[ResourceChanged], None],
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> None:
         self._params = dict(params)
         self._deliver = deliver
+        self._on_reconnect = on_reconnect
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kv-postgres-listener", daemon=True)
@@ -64,11 +70,15 @@ class Listener:
 
     def _run(self) -> None:
         backoff = 0.1
+        reconnecting = False
         while not self._stop.is_set():
             try:
                 with self._connect() as connection:
                     self._ready.set()
                     backoff = 0.1
+                    if reconnecting and self._on_reconnect is not None:
+                        self._on_reconnect()  # LISTEN is back; what was sent while it was down is lost
+                    reconnecting = True
                     while not self._stop.is_set():
                         for notify in connection.notifies(timeout=0.5):
                             if (event := parse(notify.payload)) is not None:

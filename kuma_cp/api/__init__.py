@@ -1,0 +1,138 @@
+"""Kuma's HTTP resource API (kuma-cp's API server, port 5681) over a `ResourceManager`.
+
+>>> import kv
+>>> from kuma_cp import resources
+>>> from kuma_cp.manager import ResourceManager
+>>> manager = ResourceManager(kv.open("memory://", catalog=resources.catalog()))
+>>> info = IndexInfo(hostname="cp-1", version="2.9.0", instance_id="cp-1-a1b2", cluster_id="")
+>>> app = api_app(manager, info=info)  # an ASGI app: uvicorn.run(app, port=5681)
+
+Routes, for every type of `kuma_cp.resources.REGISTRY` with HTTP path ``P``:
+
+- global types: ``GET /P`` and ``GET|PUT|DELETE /P/{name}``;
+- mesh-scoped types: ``GET /meshes/{mesh}/P``, ``GET|PUT|DELETE /meshes/{mesh}/P/{name}`` and
+  ``GET /P`` (across all meshes);
+- ``GET /`` (the index) and ``GET /_resources`` (the type descriptions ``kumactl export`` reads).
+
+Unknown paths are go-restful's plain ``404: Page Not Found``, a known path with another method
+``405: Method Not Allowed``. Handlers run the manager's blocking calls in worker threads, never on the
+event loop. See `kuma_cp.api.resources` for ``ETag``/``If-Match``, which Kuma does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import frozen
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+import kv
+from kuma_cp import resources
+from kuma_cp.api.context import Api, Endpoint
+from kuma_cp.api.descriptors import resources_index
+from kuma_cp.api.errors import ApiError, error_response, json_response, plain
+from kuma_cp.api.handlers import MAX_BODY, item_endpoint
+from kuma_cp.api.lists import list_endpoint
+from kuma_cp.manager import ResourceManager
+
+__all__ = ["IndexInfo", "api_app"]
+
+
+@frozen(kw_only=True)
+class IndexInfo:
+    """What ``GET /`` tells about this control plane.
+
+    Attributes:
+        hostname: the machine's hostname.
+        version: the kuma-cp version.
+        instance_id: this instance (Kuma: ``<hostname>-<4 characters of a UUID>``).
+        cluster_id: the cluster's UUID (may be "" right after start).
+        gui: where the GUI is served ("" when disabled).
+    """
+
+    hostname: str
+    version: str
+    instance_id: str
+    cluster_id: str
+    gui: str = "/gui"
+
+
+def _index(info: IndexInfo) -> dict[str, Any]:
+    # Kuma's generated Index struct, whose fields (and so JSON keys) are in alphabetical order.
+    return {
+        "clusterId": info.cluster_id,
+        "gui": info.gui,
+        "hostname": info.hostname,
+        "instanceId": info.instance_id,
+        "product": "Kuma",
+        "version": info.version,
+    }
+
+
+def _static(body: dict[str, Any]) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        return json_response(body)
+
+    return endpoint
+
+
+def _routes(api: Api, info: IndexInfo) -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route("/", _static(_index(info)), methods=["GET"]),
+        Route("/_resources", _static(resources_index(api.read_only)), methods=["GET"]),
+    ]
+    methods = ["GET", "PUT", "DELETE"]
+    for rtype in resources.REGISTRY:
+        path = f"/{rtype.path}"
+        if rtype.scope is kv.Scope.MESH:
+            in_mesh = f"/meshes/{{mesh}}{path}"
+            routes.append(Route(in_mesh, list_endpoint(api, rtype, in_mesh), methods=["GET"]))
+            routes.append(Route(f"{in_mesh}/{{name}}", item_endpoint(api, rtype), methods=methods))
+            routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
+        else:
+            routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
+            routes.append(Route(f"{path}/{{name}}", item_endpoint(api, rtype), methods=methods))
+    return routes
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return plain(404, "404: Page Not Found")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    return plain(405, "405: Method Not Allowed", headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # The last resort (handlers answer their own errors): Kuma's shape, never the exception's text.
+    return error_response(ApiError(500, "Internal Server Error", "Internal Server Error"))
+
+
+def api_app(
+    manager: ResourceManager,
+    *,
+    info: IndexInfo,
+    read_only: bool = False,
+    zone: str = "default",
+) -> Starlette:
+    """Kuma's HTTP resource API over *manager*, as an ASGI application.
+
+    Args:
+        manager: where resources live.
+        info: what ``GET /`` answers.
+        read_only: refuse every write with 405 (``KUMA_API_SERVER_READ_ONLY``).
+        zone: this zone control plane's name (``KUMA_MULTIZONE_ZONE_NAME``), for computed labels.
+    """
+    api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog())
+    app = Starlette(
+        routes=_routes(api, info),
+        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _internal_error},
+        max_body_size=MAX_BODY,
+    )
+    app.router.redirect_slashes = False  # go-restful does not redirect /meshes/ to /meshes
+    return app

@@ -1,0 +1,65 @@
+"""What every handler shares: the manager and the server's settings, and running work off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from attrs import frozen
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+import kv
+from kuma_cp import resources
+from kuma_cp.api.errors import ApiError, error_response, from_exception
+from kuma_cp.manager import ResourceManager
+from kuma_cp.resources import ResourceType
+
+__all__ = ["MESH_TITLE", "Api", "Endpoint", "respond"]
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+MESH_TITLE = "Failed to retrieve Mesh"
+_MESH = resources.get("Mesh")
+
+
+@frozen(kw_only=True)
+class Api:
+    """The API server's state.
+
+    Attributes:
+        manager: where resources are read and written.
+        read_only: every write is refused (``KUMA_API_SERVER_READ_ONLY``).
+        zone: this control plane's zone name (``kuma.io/zone`` label).
+        catalog: the store's catalog (label grammar for filters).
+    """
+
+    manager: ResourceManager
+    read_only: bool
+    zone: str
+    catalog: kv.Catalog
+
+    def find(self, rtype: ResourceType, mesh: str, name: str) -> kv.Record | None:
+        """The resource, or None when there is none (a key no store could hold included)."""
+        try:
+            return self.manager.get(rtype, mesh, name)
+        except (kv.NotFound, kv.Invalid):
+            return None
+
+    def check_mesh(self, rtype: ResourceType, mesh: str) -> None:
+        """Kuma's ``meshFromRequest``: a mesh in the URL must exist, else 404 ``Failed to retrieve Mesh``."""
+        if rtype.scope is kv.Scope.MESH and mesh and self.find(_MESH, "", mesh) is None:
+            raise ApiError(404, MESH_TITLE, "Not found")
+
+
+async def respond(title: str, work: Callable[..., Response], *args: Any) -> Response:
+    """Run *work* (blocking manager calls) in a worker thread; answer any error in Kuma's shape.
+
+    *title* is the context of errors *work* does not title itself. No exception escapes: an unexpected
+    one is logged and answered 500 without its text.
+    """
+    try:
+        return await run_in_threadpool(work, *args)
+    except Exception as exc:  # every failure becomes an answer; from_exception logs the unexpected
+        return error_response(from_exception(exc, title))

@@ -1,0 +1,141 @@
+"""Listing resources: pagination, filters and the ``next`` link (``listResources``, ``pagination.go``).
+
+``GET /<path>`` (all meshes, or a global type) and ``GET /meshes/{mesh}/<path>`` answer
+``{"total": N, "items": [...], "next": "<url>" | null}``. Query parameters:
+
+- ``size``: 1 to 1000, default 100; else 400 ``Invalid page size`` with Kuma's reasons.
+- ``offset``: the opaque token of the previous ``next`` (a decimal index); a bad one is 400 with the
+  store's message (Kuma's: ``invalid: invalid offset: strconv.Atoi: parsing "x": invalid syntax``).
+- ``name``: only names containing it.
+- ``filter[labels.<key>]=<value>``: only resources with that label value (ANDed). Other ``filter[...]``
+  keys are refused as Kuma refuses them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, quote_plus
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+import kv
+from kuma_cp.api.context import Api, Endpoint, respond
+from kuma_cp.api.errors import ApiError, Violation, json_response, validation_error
+from kuma_cp.api.rest import render
+from kuma_cp.resources import ResourceType
+from kv.names import check_labels
+from kv.store import parse_offset
+
+__all__ = ["LIST_TITLE", "list_endpoint"]
+
+LIST_TITLE = "Could not retrieve resources"
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+_ATOI = re.compile(r"[+-]?[0-9]+")
+_INT64 = 2**63
+
+
+def _first(pairs: Sequence[tuple[str, str]], key: str) -> str:
+    return next((v for k, v in pairs if k == key), "")  # Go's QueryParameter: the first value
+
+
+def _size_error(reason: str) -> ApiError:
+    return ApiError(400, LIST_TITLE, "Invalid page size", [("size", reason)])
+
+
+def page_size(pairs: Sequence[tuple[str, str]]) -> int:
+    """The ``size`` parameter as Kuma's ``pagination`` reads it (``strconv.Atoi``)."""
+    text = _first(pairs, "size")
+    if not text:
+        return DEFAULT_PAGE_SIZE
+    if not _ATOI.fullmatch(text) or not -_INT64 <= int(text) < _INT64:
+        raise _size_error("invalid format")
+    size = int(text)
+    if size <= 0:
+        raise _size_error("must be greater than 0")
+    if size > MAX_PAGE_SIZE:
+        raise _size_error(f"invalid page size of {size}. Maximum page size is {MAX_PAGE_SIZE}")
+    return size
+
+
+def label_filters(pairs: Sequence[tuple[str, str]], route: str) -> dict[str, str]:
+    """The ``filter[labels.<key>]`` parameters (the last value of each), or Kuma's violations."""
+    violations: list[Violation] = []
+    filters: dict[str, str] = {}
+    for key in sorted({k for k, _ in pairs if k.startswith("filter[")}):
+        field = f"{route}.{key}"
+        if not key.startswith("filter[labels."):
+            violations.append((field, "filters are only supported on labels"))
+            continue
+        closing = key.find("]")
+        if closing != len(key) - 1:  # a suffix such as [eq], or no closing bracket at all
+            violations.append((field, "advanced filters are not supported"))
+            continue
+        filters[key[len("filter[labels.") : closing]] = [v for k, v in pairs if k == key][-1]
+    if violations:
+        raise validation_error(LIST_TITLE, violations)
+    return filters
+
+
+def next_link(request: Request, pairs: Sequence[tuple[str, str]], next_offset: str) -> str | None:
+    """Kuma's ``nextLink``: this request's URL with ``offset`` replaced, keys sorted; None at the end."""
+    if not next_offset:
+        return None
+    kept = [(k, v) for k, v in pairs if k != "offset"] + [("offset", next_offset)]
+    query = "&".join(
+        f"{quote_plus(k, safe='')}={quote_plus(v, safe='')}" for k, v in sorted(kept, key=lambda kv: kv[0])
+    )
+    scheme = "https" if request.url.scheme in ("https", "wss") else "http"
+    host = request.headers.get("host", "")
+    path = quote(request.scope.get("path", "/"), safe="$&+,/:;=@")
+    return f"{scheme}://{host}{path}?{query}"
+
+
+def _page(
+    api: Api,
+    rtype: ResourceType,
+    mesh: str,
+    name: str,
+    labels: Mapping[str, str],
+    size: int,
+    offset: str,
+) -> kv.Page:
+    api.check_mesh(rtype, mesh)
+    try:
+        check_labels(api.catalog, labels)
+    except kv.Invalid:  # no stored resource can carry such a label: nothing matches
+        parse_offset(offset)  # a bad offset is still an error
+        return kv.Page((), 0)
+    return api.manager.list(
+        rtype,
+        mesh=mesh or None,
+        name_contains=name or None,
+        labels=labels or None,
+        page_size=size,
+        offset=offset or None,
+    )
+
+
+def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
+    """The handler of a list route of *rtype* (*route* is its template, named in filter violations)."""
+
+    async def endpoint(request: Request) -> Response:
+        pairs = request.query_params.multi_items()
+        mesh = request.path_params.get("mesh", "")
+
+        def work() -> Response:
+            size = page_size(pairs)
+            labels = label_filters(pairs, route)
+            page = _page(api, rtype, mesh, _first(pairs, "name"), labels, size, _first(pairs, "offset"))
+            body = {
+                "total": page.total,
+                "items": [render(rtype, record) for record in page.items],
+                "next": next_link(request, pairs, page.next_offset),
+            }
+            return json_response(body)
+
+        return await respond(LIST_TITLE, work)
+
+    return endpoint

@@ -1,0 +1,166 @@
+"""Kuma's REST form of a resource (``pkg/core/resources/model/rest``), its KRI and its computed labels.
+
+Meta first, in Kuma's order: ``type``, ``mesh`` (mesh-scoped types only), ``name``, ``creationTime``,
+``modificationTime`` (Go's RFC 3339 with nanoseconds, trailing zeros dropped; always UTC ``Z`` here),
+``labels`` (omitted when empty) and ``kri`` (types with a short name). Then:
+
+- legacy (protobuf) types: the spec's fields merged into the top level, no ``spec`` or ``status``;
+- new-style types: ``snis`` (destination types), ``spec`` and, for types with a status, ``status``.
+
+There is no version in the body: it travels in the ``ETag`` header.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kv
+from kuma_cp.api.descriptors import DESTINATIONS, provided_by_zone
+from kuma_cp.resources import ResourceType
+
+__all__ = ["META_KEYS", "compute_labels", "display_name", "format_time", "kri", "render"]
+
+# Top-level keys of a body that are meta, not spec (for legacy types, whose spec is the rest).
+META_KEYS = frozenset({"type", "mesh", "name", "creationTime", "modificationTime", "labels", "kri"})
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def format_time(when: datetime | None) -> str:
+    """Go's ``time.RFC3339Nano`` of *when* in UTC: ``2024-05-01T10:00:00.123456Z``."""
+    if when is None:
+        return _ZERO_TIME
+    utc = when.astimezone(UTC)
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    if utc.microsecond:
+        text += "." + f"{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def display_name(name: str, labels: Mapping[str, str]) -> str:
+    """Kuma's ``GetDisplayName``: the ``kuma.io/display-name`` label if set, else the name."""
+    return labels.get("kuma.io/display-name") or name
+
+
+def _kri_parts(rtype: ResourceType, mesh: str, name: str, labels: Mapping[str, str]) -> list[str]:
+    zone = labels.get("kuma.io/zone", "")
+    namespace = labels.get("k8s.kuma.io/namespace", "")
+    return [rtype.short_name, mesh, zone, namespace, display_name(name, labels)]
+
+
+def kri(rtype: ResourceType, mesh: str, name: str, labels: Mapping[str, str]) -> str:
+    """``kri_<short>_<mesh>_<zone>_<namespace>_<display name>_<section>``; "" without a short name."""
+    if not rtype.short_name:
+        return ""
+    return "kri_" + "_".join(_kri_parts(rtype, mesh, name, labels)) + "_"
+
+
+def _port_sections(rtype: ResourceType, spec: Mapping[str, Any]) -> list[tuple[int, str]]:
+    if rtype.name == "MeshExternalService":
+        match = spec.get("match")
+        port = match.get("port", 0) if isinstance(match, Mapping) else 0
+        return [(port, str(port))] if isinstance(port, int) and not isinstance(port, bool) else []
+    sections = []
+    ports = spec.get("ports")
+    for entry in ports if isinstance(ports, list) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        port, section = entry.get("port", 0), entry.get("name")
+        if not isinstance(port, int) or isinstance(port, bool):
+            continue
+        if not isinstance(section, str) or (rtype.name == "MeshMultiZoneService" and not section):
+            section = str(port)  # MeshService keeps a set but empty name; MeshMultiZoneService does not
+        sections.append((port, section))
+    return sections
+
+
+def _snis(
+    rtype: ResourceType, mesh: str, name: str, labels: Mapping[str, str], spec: Mapping[str, Any]
+) -> list[Any]:
+    # sni.FromKRI: sni.<short>.<mesh>[.<zone>[.<namespace>]].<name>.<section>
+    short, _, zone, namespace, shown = _kri_parts(rtype, mesh, name, labels)
+    head = ["sni", short, mesh] + ([zone] + ([namespace] if namespace else []) if zone else [])
+    entries = [
+        {"port": port, "sni": ".".join([*head, shown, section])}
+        for port, section in _port_sections(rtype, spec)
+    ]
+    return sorted(entries, key=operator.itemgetter("port"))
+
+
+def render(rtype: ResourceType, record: kv.Record) -> dict[str, Any]:
+    """The REST form of a stored resource, keys in Kuma's order."""
+    key, labels = record.key, dict(record.labels)
+    body: dict[str, Any] = {"type": rtype.name}
+    if rtype.scope is kv.Scope.MESH:
+        body["mesh"] = key.mesh
+    body["name"] = key.name
+    body["creationTime"] = format_time(record.creation_time)
+    body["modificationTime"] = format_time(record.modification_time)
+    if labels:
+        body["labels"] = dict(sorted(labels.items()))  # Go marshals maps with sorted keys
+    identifier = kri(rtype, key.mesh, key.name, labels)
+    if identifier:
+        body["kri"] = identifier
+    if rtype.legacy:
+        for field, value in record.spec.items():
+            body.setdefault(field, value)
+        return body
+    if rtype.name in DESTINATIONS:
+        snis = _snis(rtype, key.mesh, key.name, labels, record.spec)
+        if snis:
+            body["snis"] = snis
+    body["spec"] = dict(record.spec)
+    if rtype.has_status:
+        body["status"] = dict(record.status)
+    return body
+
+
+def _listener_types(spec: Mapping[str, Any]) -> set[str]:
+    networking = spec.get("networking")
+    listeners = networking.get("listeners") if isinstance(networking, Mapping) else None
+    kinds = {1: "ZoneIngress", 2: "ZoneEgress"}  # protojson accepts enum names or numbers
+    found = set()
+    for listener in listeners if isinstance(listeners, list) else ():
+        kind = listener.get("type") if isinstance(listener, Mapping) else None
+        found.add(kinds.get(kind, kind) if isinstance(kind, int) else kind)
+    return {k for k in found if isinstance(k, str)}
+
+
+def compute_labels(
+    rtype: ResourceType,
+    *,
+    mesh: str,
+    name: str,
+    labels: Mapping[str, str],
+    spec: Mapping[str, Any],
+    zone: str,
+) -> dict[str, str]:
+    """Kuma's ``labels.Compute`` on a standalone zone control plane (Universal): the labels to store.
+
+    ``kuma.io/display-name`` is the name; mesh-scoped types get ``kuma.io/mesh`` (if absent);
+    ``kuma.io/origin`` is ``zone``; types zones provide get ``kuma.io/zone`` and ``kuma.io/env`` (if
+    absent); a Dataplane loses the legacy ``kuma.io/proxy-type`` and has its zone-proxy listener labels
+    set from its listeners.
+    """
+    computed = dict(labels)
+    computed["kuma.io/display-name"] = name
+    if rtype.scope is kv.Scope.MESH:
+        computed.setdefault("kuma.io/mesh", mesh or "default")
+    computed["kuma.io/origin"] = "zone"
+    if provided_by_zone(rtype):
+        computed.setdefault("kuma.io/zone", zone)
+        computed.setdefault("kuma.io/env", "universal")
+    if rtype.name == "Dataplane":
+        computed.pop("kuma.io/proxy-type", None)
+        listeners = _listener_types(spec)
+        for kind, label in (
+            ("ZoneIngress", "kuma.io/listener-zoneingress"),
+            ("ZoneEgress", "kuma.io/listener-zoneegress"),
+        ):
+            if kind in listeners:
+                computed[label] = "enabled"
+            else:
+                computed.pop(label, None)
+    return computed

@@ -1,0 +1,150 @@
+"""The control plane's components, started in Kuma's order and stopped in reverse.
+
+The store stack: the backend store (pagination inside) → metrics (`MeteredStore`) → the resource
+manager (writes and consistent reads) and the read cache (`CachedReader`, for readers that may be a
+moment behind, such as readiness probes). Around it: leader election, the event bus, the default
+resources, the HTTP resource API (5681) and the diagnostics server (5680).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+from prometheus_client import Counter
+
+import kv
+from kuma_cp import defaults
+from kuma_cp.api import IndexInfo, api_app
+from kuma_cp.bus import EventBus, Resync
+from kuma_cp.cache import CachedReader
+from kuma_cp.config import Config
+from kuma_cp.diagnostics import diagnostics_app
+from kuma_cp.leader import LeaderElector, MemoryElector, PostgresElector, instance_id
+from kuma_cp.manager import ResourceManager
+from kuma_cp.metrics import MeteredStore, Metrics, pool_stats
+from kuma_cp.servers import Server, ServerError
+from kuma_cp.stores import SetupError, open_store
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("kuma-cp.run")
+
+
+class Runtime:
+    """Everything ``kuma-cp run`` runs; `start` then `stop`."""
+
+    def __init__(self, config: Config, *, version: str) -> None:
+        self.config = config
+        self.version = version
+        self.instance_id = instance_id()
+        self.metrics = Metrics()
+        self._stops: list[Any] = []  # what to stop, in start order
+        self.store: kv.Store | None = None
+        self.reader: Any = None
+
+    def _elector(self, store: kv.Store) -> LeaderElector:
+        if self.config.store.type != "postgres":
+            return MemoryElector()
+        from kuma_cp.pgconfig import libpq_params  # only for the postgres store
+        from kv.drivers.postgres import create_engine
+
+        engine = create_engine(libpq_params(self.config.store.postgres), max_open_connections=2)
+        self._stops.append(engine.dispose)  # after the elector has stopped (stops run in reverse)
+        return PostgresElector(engine, instance_id=self.instance_id)
+
+    def start(self) -> None:
+        """Start every component; raise `SetupError` (after stopping what started) if one cannot."""
+        try:
+            self._start()
+        except (SetupError, ServerError, kv.KVError) as exc:
+            self.stop()
+            raise SetupError(str(exc)) from exc
+
+    def _start(self) -> None:
+        config = self.config
+        self.store = store = open_store(config)
+        self._stops.append(store.close)
+        metered = MeteredStore(store, self.metrics)
+        manager = ResourceManager(metered, config=config.store)
+        ttl = config.store.cache.expiration_time.total_seconds()
+        self.reader = metered
+        if config.store.cache.enabled:
+            self.reader = CachedReader(metered, ttl, record=self.metrics.record_cache)
+        if config.store.type == "postgres":
+            engine = store.driver._engine  # type: ignore[attr-defined]
+            self.metrics.watch_postgres_pool(pool_stats(engine, config.store.postgres.max_open_connections))
+
+        elector = self._elector(store)
+        elector.add_callbacks(
+            on_started_leading=lambda: log.info("instance %s became the leader", self.instance_id),
+            on_stopped_leading=lambda: log.info("instance %s is no longer the leader", self.instance_id),
+        )
+        self.metrics.watch_leader(elector.is_leader)
+        elector.start()
+        self._stops.append(elector.stop)
+
+        bus = EventBus()
+        bus.feed(store)
+        self._stops.append(bus.close)
+        self.metrics.watch_events_dropped(lambda: bus.dropped)
+        self._count_events(bus)
+
+        if not config.defaults.skip_mesh_creation:
+            component = defaults.DefaultsComponent(manager, elector.is_leader)
+            component.start()
+            self._stops.append(component.stop)
+
+        http = config.api_server.http
+        info = IndexInfo(
+            hostname=socket.gethostname(), version=self.version, instance_id=self.instance_id, cluster_id=""
+        )
+        if http.enabled:
+            app = api_app(manager, info=info, read_only=config.api_server.read_only)
+            api = Server("api", app, http.interface, http.port)
+            api.start()
+            self._stops.append(api.stop)
+        probes = diagnostics_app(self.metrics, self.ready)
+        diagnostics = Server("diagnostics", probes, "0.0.0.0", config.diagnostics.server_port)
+        diagnostics.start()
+        self._stops.append(diagnostics.stop)
+
+    def _count_events(self, bus: EventBus) -> None:
+        counter = Counter(
+            "store_events",
+            "Change events received on the event bus",
+            ["operation", "resource_type"],
+            registry=self.metrics.registry,
+        )
+        subscription = bus.subscribe()
+
+        def count() -> None:
+            for event in subscription:
+                if not isinstance(event, Resync):
+                    counter.labels(operation=event.op.value, resource_type=event.type).inc()
+
+        threading.Thread(target=count, name="kuma-cp-event-metrics", daemon=True).start()
+        self._stops.append(subscription.close)
+
+    def ready(self) -> bool:
+        """Ready when the store is open and, unless skipped, the default Mesh exists."""
+        if self.store is None or self.reader is None:
+            return False
+        if self.config.defaults.skip_mesh_creation:
+            return True
+        try:
+            self.reader.get("Mesh", "", defaults.DEFAULT_MESH)
+        except kv.KVError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Stop every started component, the last started first; never raises."""
+        while self._stops:
+            stop = self._stops.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("error while stopping %r", stop)

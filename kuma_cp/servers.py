@@ -1,0 +1,68 @@
+"""HTTP servers in threads: uvicorn serving an ASGI app, started and stopped by the runtime.
+
+Each server runs its own event loop in a thread, so the process's main thread is free to wait for
+signals. Stopping asks uvicorn to stop accepting connections and to finish the requests in flight
+(up to a grace period), as ``kuma-cp run`` must on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+__all__ = ["Server", "ServerError"]
+
+log = logging.getLogger("kuma-cp.server")
+
+
+class ServerError(Exception):
+    """A server could not start (e.g. its port is taken)."""
+
+
+class Server:
+    """One uvicorn server on *host*:*port*, run in a daemon thread."""
+
+    def __init__(self, name: str, app: Any, host: str, port: int, *, grace: float = 3.0) -> None:
+        self.name = name
+        self.address = f"{host}:{port}"
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=int(grace) or 1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, name=f"kuma-cp-{name}", daemon=True)
+        self._failed: BaseException | None = None
+
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except BaseException as exc:  # uvicorn exits with SystemExit when it cannot bind
+            self._failed = exc
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start serving; raise `ServerError` if it is not listening within *timeout* seconds."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._server.should_exit = True
+                raise ServerError(f"{self.name} server could not listen on {self.address}")
+            time.sleep(0.01)
+        log.info("%s server listening on %s", self.name, self.address)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, finish the requests in flight, and return when the thread has ended."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(2)

@@ -1,0 +1,100 @@
+"""Starting real ``kuma-cp run`` processes on free loopback ports, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def pg_env(dsn: str) -> dict[str, str]:
+    """Kuma's environment variables for the database *dsn* names."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(dsn)
+    return {
+        "KUMA_STORE_TYPE": "postgres",
+        "KUMA_STORE_POSTGRES_HOST": str(url.host),
+        "KUMA_STORE_POSTGRES_PORT": str(url.port),
+        "KUMA_STORE_POSTGRES_USER": str(url.username),
+        "KUMA_STORE_POSTGRES_PASSWORD": str(url.password),
+        "KUMA_STORE_POSTGRES_DB_NAME": str(url.database),
+    }
+
+
+class ControlPlane:
+    """One ``kuma-cp run`` process and HTTP clients for its API and diagnostics ports."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.api_port, self.diagnostics_port = free_port(), free_port()
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")}
+        environ.update(
+            {
+                "KUMA_API_SERVER_HTTP_INTERFACE": "127.0.0.1",
+                "KUMA_API_SERVER_HTTP_PORT": str(self.api_port),
+                "KUMA_DIAGNOSTICS_SERVER_PORT": str(self.diagnostics_port),
+            }
+        )
+        environ.update(env or {})
+        self.log_path = f"/tmp/kuma-cp-e2e-{self.api_port}.log"
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kuma_cp", "run"], env=environ, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.api_port}", timeout=10)
+        self.diagnostics = httpx.Client(base_url=f"http://127.0.0.1:{self.diagnostics_port}", timeout=10)
+
+    def logs(self) -> str:
+        with open(self.log_path) as log:
+            return log.read()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"kuma-cp exited with {self.process.returncode}:\n{self.logs()}")
+            try:
+                if self.diagnostics.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"kuma-cp not ready after {timeout}s:\n{self.logs()}")
+
+    def metric(self, name: str) -> float | None:
+        """The value of an unlabelled metric (or the sum over its labels), None when absent."""
+        total = None
+        for line in self.diagnostics.get("/metrics").text.splitlines():
+            if line.startswith((name + " ", name + "{")):
+                total = (total or 0.0) + float(line.rsplit(" ", 1)[1])
+        return total
+
+    def put(self, path: str, body: Any, **headers: str) -> httpx.Response:
+        return self.api.put(path, json=body, headers=headers)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.api.close()
+            self.diagnostics.close()
+            self._log.close()
+        return code

@@ -1,0 +1,213 @@
+"""kuma-cp as operators and kumactl meet it: a real process, real ports, real signals, real HTTP."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.kuma_cp.e2e import ControlPlane, pg_env
+
+DATAPLANE: dict[str, Any] = {
+    "type": "Dataplane",
+    "mesh": "demo",
+    "name": "dp-1",
+    "networking": {"address": "10.1.2.1", "inbound": [{"port": 1234, "tags": {"kuma.io/service": "web"}}]},
+}
+MTP: dict[str, Any] = {
+    "type": "MeshTrafficPermission",
+    "mesh": "demo",
+    "name": "mtp-1",
+    "spec": {
+        "targetRef": {"kind": "Mesh"},
+        "from": [{"targetRef": {"kind": "Mesh"}, "default": {"action": "Allow"}}],
+    },
+}
+
+
+@pytest.fixture
+def cp() -> Iterator[ControlPlane]:
+    plane = ControlPlane()
+    try:
+        plane.wait_ready()
+        yield plane
+    finally:
+        assert plane.stop() == 0, plane.logs()
+
+
+def test_the_index_and_the_default_mesh(cp: ControlPlane) -> None:
+    index = cp.api.get("/").json()
+    assert index["product"] == "Kuma"
+    assert {"hostname", "version", "instanceId", "clusterId"} <= index.keys()
+    meshes = cp.api.get("/meshes").json()
+    assert [m["name"] for m in meshes["items"]] == ["default"]
+    assert cp.diagnostics.get("/healthy").status_code == 200
+
+
+def test_crud_on_a_mesh_a_dataplane_and_a_policy(cp: ControlPlane) -> None:
+    assert cp.put("/meshes/demo", {"type": "Mesh", "name": "demo"}).status_code == 201
+    assert cp.put("/meshes/demo/dataplanes/dp-1", DATAPLANE).status_code == 201
+    assert cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP).status_code == 201
+    dataplane = cp.api.get("/meshes/demo/dataplanes/dp-1").json()
+    assert (dataplane["type"], dataplane["mesh"], dataplane["name"]) == ("Dataplane", "demo", "dp-1")
+    assert dataplane["networking"]["address"] == "10.1.2.1"
+    assert "spec" not in dataplane
+    policy = cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()
+    assert policy["spec"] == MTP["spec"]
+    updated = {**MTP, "spec": {**MTP["spec"], "from": []}}
+    assert cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", updated).status_code == 200
+    assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()["spec"]["from"] == []
+    assert cp.api.delete("/meshes/demo/meshtrafficpermissions/mtp-1").status_code == 200
+    assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").status_code == 404
+
+
+def test_pagination_like_kumactl(cp: ControlPlane) -> None:
+    cp.put("/meshes/demo", {"type": "Mesh", "name": "demo"})
+    for i in range(5):
+        body = {**DATAPLANE, "name": f"dp-{i}"}
+        assert cp.put(f"/meshes/demo/dataplanes/dp-{i}", body).status_code == 201
+    names, url = [], "/meshes/demo/dataplanes?size=2"
+    while url:
+        page = cp.api.get(url).json()
+        assert page["total"] == 5
+        names += [item["name"] for item in page["items"]]
+        url = page["next"]
+    assert names == [f"dp-{i}" for i in range(5)]
+    assert cp.api.get("/dataplanes?size=2&offset=4").json()["next"] is None
+
+
+def test_errors_are_kumas(cp: ControlPlane) -> None:
+    bad_json = cp.api.put(
+        "/meshes/default/dataplanes/dp-1", content=b"{,}", headers={"content-type": "application/json"}
+    )
+    assert bad_json.status_code == 400
+    assert bad_json.json()["type"] == "/std-errors"
+    mismatch = cp.put("/meshes/default/dataplanes/dp-1", {**DATAPLANE, "mesh": "default", "name": "other"})
+    assert mismatch.status_code == 400
+    assert cp.api.get("/meshes/default/dataplanes/nope").json()["status"] == 404
+    assert cp.api.get("/meshes/missing/dataplanes").status_code == 404
+    assert cp.api.get("/no/such/path").status_code == 404
+    assert cp.api.get("/meshes/default/dataplanes/dp-1").status_code == 404  # nothing half-written
+
+
+def test_deleting_a_mesh_removes_its_resources(cp: ControlPlane) -> None:
+    cp.put("/meshes/demo", {"type": "Mesh", "name": "demo"})
+    cp.put("/meshes/demo/dataplanes/dp-1", DATAPLANE)
+    cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP)
+    assert cp.api.delete("/meshes/demo").status_code == 400  # a Dataplane is still attached
+    assert cp.api.delete("/meshes/demo/dataplanes/dp-1").status_code == 200
+    assert cp.api.delete("/meshes/demo").status_code == 200
+    assert cp.api.get("/meshtrafficpermissions").json()["total"] == 0
+
+
+def test_etag_and_if_match_stop_lost_updates(cp: ControlPlane) -> None:
+    cp.put("/meshes/demo", {"type": "Mesh", "name": "demo"})
+    cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP)
+    etag = cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").headers["etag"]
+    assert cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP, **{"If-Match": etag}).status_code == 200
+    stale = cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", {**MTP, "spec": {}}, **{"If-Match": etag})
+    assert stale.status_code == 412
+    assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()["spec"] == MTP["spec"]
+
+
+def test_metrics_count_store_operations(cp: ControlPlane) -> None:
+    cp.api.get("/meshes/default")
+    text = cp.diagnostics.get("/metrics").text
+    assert 'store_count{operation="get",resource_type="Mesh"}' in text or "store_bucket" in text
+    assert cp.metric("leader") == 1.0
+
+
+def test_sigterm_during_requests_exits_0_promptly() -> None:
+    plane = ControlPlane()
+    plane.wait_ready()
+    stop = threading.Event()
+
+    def load() -> None:
+        while not stop.is_set():
+            try:
+                plane.api.get("/meshes")
+            except Exception:
+                return
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    code = plane.stop(signal.SIGTERM)
+    stop.set()
+    worker.join()
+    assert code == 0, plane.logs()
+    assert time.monotonic() - started < 10
+    assert "all components have stopped" in plane.logs()
+
+
+def test_skipping_the_default_mesh() -> None:
+    plane = ControlPlane({"KUMA_DEFAULTS_SKIP_MESH_CREATION": "true"})
+    try:
+        plane.wait_ready()
+        assert plane.api.get("/meshes").json()["total"] == 0
+    finally:
+        assert plane.stop() == 0
+
+
+@pytest.mark.postgres
+def test_postgres_data_survives_a_restart(pg_database: str) -> None:
+    import subprocess
+    import sys
+
+    env = pg_env(pg_database)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env={**env}, capture_output=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    first = ControlPlane(env)
+    first.wait_ready()
+    assert first.put("/meshes/demo", {"type": "Mesh", "name": "demo"}).status_code == 201
+    assert first.stop() == 0
+    second = ControlPlane(env)
+    try:
+        second.wait_ready()
+        assert [m["name"] for m in second.api.get("/meshes").json()["items"]] == ["default", "demo"]
+    finally:
+        assert second.stop() == 0
+
+
+@pytest.mark.postgres
+def test_postgres_two_instances_one_leader_and_failover(pg_database: str) -> None:
+    import subprocess
+    import sys
+
+    env = pg_env(pg_database)
+    subprocess.run(
+        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env=env, check=True, capture_output=True
+    )
+    planes = [ControlPlane(env), ControlPlane(env)]
+    try:
+        for plane in planes:
+            plane.wait_ready(timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sorted(p.metric("leader") or 0 for p in planes) != [0, 1]:
+            time.sleep(0.5)
+        leaders = [p for p in planes if p.metric("leader") == 1]
+        assert len(leaders) == 1, [p.logs() for p in planes]
+        (follower,) = [p for p in planes if p is not leaders[0]]
+        # an event written through the follower reaches the leader's bus
+        before = leaders[0].metric("store_events") or 0
+        assert follower.put("/meshes/demo", {"type": "Mesh", "name": "demo"}).status_code == 201
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (leaders[0].metric("store_events") or 0) <= before:
+            time.sleep(0.2)
+        assert (leaders[0].metric("store_events") or 0) > before
+        leaders[0].stop(signal.SIGKILL)
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and follower.metric("leader") != 1:
+            time.sleep(0.5)
+        assert follower.metric("leader") == 1, follower.logs()
+        assert len(follower.api.get("/meshes").json()["items"]) == 2  # exactly one default Mesh
+    finally:
+        for plane in planes:
+            plane.stop()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.kuma_cp.e2e import pg_env
+
 KUMA_CP = [sys.executable, "-m", "kuma_cp"]
 
 
@@ -104,18 +106,7 @@ def test_version_prints_the_installed_version() -> None:
 
 
 def _pg_env(dsn: str, **extra: str) -> dict[str, str]:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(dsn)
-    settings = {
-        "KUMA_STORE_TYPE": "postgres",
-        "KUMA_STORE_POSTGRES_HOST": str(url.host),
-        "KUMA_STORE_POSTGRES_PORT": str(url.port),
-        "KUMA_STORE_POSTGRES_USER": str(url.username),
-        "KUMA_STORE_POSTGRES_PASSWORD": str(url.password),
-        "KUMA_STORE_POSTGRES_DB_NAME": str(url.database),
-    }
-    return _env(**{**settings, **extra})
+    return _env(**{**pg_env(dsn), **extra})
 
 
 @pytest.mark.postgres

@@ -121,12 +121,15 @@ class ResourceManager:
         """Update a resource read earlier (its version must still be current); mtime is now."""
         return self.store.update(record, modification_time=self.clock(), labels=labels)  # type: ignore[no-any-return]
 
-    def delete(self, rtype: ResourceType, mesh: str, name: str) -> None:
-        """Delete a resource and all it owns; a Mesh with Dataplanes is refused unless unsafe delete."""
+    def delete(self, rtype: ResourceType, mesh: str, name: str, *, version: str | None = None) -> None:
+        """Delete a resource and all it owns (with *version*: only at that version, else `kv.Conflict`).
+
+        A Mesh with Dataplanes is refused unless ``store.unsafeDelete``.
+        """
         unsafe = self.config.unsafe_delete
         if rtype.name == "Mesh" and not unsafe and self.store.list("Dataplane", mesh=name, page_size=1).total:
             raise MeshHasDataplanes(name)
-        self.store.delete(rtype.name, mesh, name)
+        self.store.delete(rtype.name, mesh, name, version=version)
 
     def upsert(
         self, rtype: ResourceType, mesh: str, name: str, change: Callable[[kv.Record | None], kv.Record]

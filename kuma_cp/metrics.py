@@ -233,9 +233,9 @@ class MeteredStore(kv.Store):
                 self._conflicts.labels(resource_type).inc()
                 raise
 
-    def delete(self, type: str, mesh: str, name: str) -> None:  # noqa: D102
+    def delete(self, type: str, mesh: str, name: str, *, version: str | None = None) -> None:  # noqa: D102
         with self._timed("delete", str(type)):
-            self.inner.delete(type, mesh, name)
+            self.inner.delete(type, mesh, name, version=version)
 
     def get(  # noqa: D102
         self, type: str, mesh: str, name: str, *, version: str | None = None, consistent: bool = False

@@ -84,6 +84,7 @@ class Driver(Protocol):
       version equals *expected*, and returns the stored row with a version never used before for that
       record. Creation time and owner are kept. A missing record or another version: `Conflict`.
     - ``delete`` removes the record and, recursively, every record it owns; a missing one: `NotFound`.
+      With *expected*, only if the record is at that version, atomically; else `Conflict`.
     - ``get`` returns the stored row; a missing one: `NotFound`. With *consistent*, it reads from where
       writes go (no read replica).
     - ``list`` returns the rows matching *query* ordered by (mesh, name) byte-wise, sliced by offset and
@@ -113,7 +114,7 @@ class Driver(Protocol):
         expected: str,
     ) -> Row: ...
 
-    def delete(self, key: Key) -> None: ...  # noqa: D102
+    def delete(self, key: Key, *, expected: str | None = None) -> None: ...  # noqa: D102
 
     def get(self, key: Key, *, consistent: bool = False) -> Row: ...  # noqa: D102
 

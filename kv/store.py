@@ -154,13 +154,14 @@ class Store:
         )
         return _record(row)
 
-    def delete(self, type: str, mesh: str, name: str) -> None:
-        """Delete a record and, recursively, every record it owns.
+    def delete(self, type: str, mesh: str, name: str, *, version: str | None = None) -> None:
+        """Delete a record and, recursively, every record it owns; with *version*, only at that version.
 
         Raises:
             NotFound: there is no such record (a wrong mesh included).
+            Conflict: *version* is given and the record is at another one; nothing was deleted.
         """
-        self.driver.delete(names.check_key(self.catalog, Key(type, mesh, name)))
+        self.driver.delete(names.check_key(self.catalog, Key(type, mesh, name)), expected=version)
 
     def get(
         self,

@@ -5,10 +5,8 @@ Kuma's ``findResource``, ``createOrUpdateResource`` and ``deleteResource``, step
 Beyond Kuma: a GET answers ``ETag: "<version>"`` (so does a successful PUT), and a PUT or DELETE with
 ``If-Match`` is applied only while the resource is still at one of the given versions, else 412
 ``Precondition Failed`` and nothing changes; ``If-Match: *`` requires the resource to exist. The check
-is the store's compare-and-set: a PUT updates with the matched version; a DELETE first rewrites the
-resource at the matched version (failing if anything changed since), then deletes it, both in one
-store transaction (atomic on Postgres, whose row lock holds other writers off until the delete commits;
-the memory store has no transactions, so there a writer can slip in between the two steps). Without
+is the store's compare-and-set: a PUT updates with the matched version, a DELETE deletes at the matched
+version (kv's conditional delete, atomic on every backend). Without
 ``If-Match`` everything is as in Kuma: a lost race is 409 ``Conflict``.
 """
 
@@ -30,7 +28,6 @@ from kuma_cp.api.errors import ApiError, Violation, error_response, from_excepti
 from kuma_cp.api.errors import validation_error as invalid
 from kuma_cp.api.rest import compute_labels, render
 from kuma_cp.api.validation import request_violations, rfc1035_violations, workload_error
-from kuma_cp.manager import MeshHasDataplanes
 from kuma_cp.resources import ResourceType
 
 __all__ = ["MAX_BODY", "item_endpoint"]
@@ -191,21 +188,12 @@ def _put(
 
 def _delete_matched(api: Api, rtype: ResourceType, current: kv.Record, if_match: IfMatch) -> None:
     mesh, name = current.key.mesh, current.key.name
-    unsafe = api.manager.config.unsafe_delete
-    if rtype.name == "Mesh" and not unsafe and api.manager.list(_DATAPLANE, mesh=name, page_size=1).total:
-        raise MeshHasDataplanes(name)  # refused before anything is touched
-    with api.manager.store.transaction():
-        if not if_match.any:
-            try:  # the compare-and-set: fails if the resource changed since it matched
-                api.manager.update(current)
-            except kv.Conflict as exc:
-                raise _precondition_failed(
-                    "If-Match: the resource changed while it was being deleted"
-                ) from exc
-        try:
-            api.manager.delete(rtype, mesh, name)
-        except kv.NotFound as exc:
-            raise _precondition_failed("If-Match: the resource was deleted meanwhile") from exc
+    try:  # the store's conditional delete: atomic on every backend
+        api.manager.delete(rtype, mesh, name, version=None if if_match.any else current.version)
+    except kv.Conflict as exc:
+        raise _precondition_failed("If-Match: the resource changed while it was being deleted") from exc
+    except kv.NotFound as exc:
+        raise _precondition_failed("If-Match: the resource was deleted meanwhile") from exc
 
 
 def _delete(api: Api, rtype: ResourceType, mesh: str, name: str, if_match: IfMatch | None) -> Response:

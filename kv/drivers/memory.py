@@ -119,11 +119,13 @@ class MemoryDriver:
             self._emit(Op.UPDATE, key)
         return stored
 
-    def delete(self, key: Key) -> None:  # noqa: D102
+    def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         with self._lock:
             row = self._find(key)
             if row is None:
                 raise NotFound.of(key)
+            if expected is not None and row.version != expected:
+                raise Conflict.of(key)
             if row.owner is not None:
                 self._children.get(row.owner, set()).discard(key)
             doomed = [key]

@@ -325,3 +325,19 @@ def list_by_labels(store: Store, types: Types) -> None:
     assert store.list(types.item, labels={"app": ""}).total == 0
     page = store.list(types.item, labels={"app": "web"}, page_size=1)
     assert (page.total, [r.key.name for r in page.items], page.next_offset) == (2, ["a"], "1")
+
+
+@check()
+def delete_at_a_version(store: Store, types: Types) -> None:
+    """A delete with a version removes the record only at that version; else Conflict, nothing gone."""
+    parent = owner(store, types)
+    child = item(store, types, "child", owner=parent.key)
+    updated = store.update(attrs.evolve(parent, spec={"v": 2}))
+    with raises(Conflict):
+        store.delete(types.owner, "", MESH, version=parent.version)
+    assert store.get(types.item, MESH, "child") == child
+    with raises(NotFound):
+        store.delete(types.item, MESH, "missing", version="1")
+    store.delete(types.owner, "", MESH, version=updated.version)
+    with raises(NotFound):
+        store.get(types.item, MESH, "child")

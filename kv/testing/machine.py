@@ -237,13 +237,17 @@ class StoreMachine(RuleBasedStateMachine):
         assert outcome == expected
         self._remember(outcome)
 
-    @rule(k=KEY, live=LIVE)
-    def delete(self, k: int, live: int) -> None:
-        """Delete; NotFound if missing, else the record and all it owns, recursively, go."""
+    @rule(k=KEY, live=LIVE, at_version=st.booleans(), index=st.integers(0, 20))
+    def delete(self, k: int, live: int, at_version: bool, index: int) -> None:
+        """Delete, maybe at a version; NotFound if missing, Conflict at another version, else a cascade."""
         key = self._pick_key(k, live)
-        outcome = self._call(self.store.delete, key.type, key.mesh, key.name)
+        version = self._pick_version(key, index) if at_version else None
+        outcome = self._call(self.store.delete, key.type, key.mesh, key.name, version=version)
         if key not in self.model:
             self._expect_error(outcome, NotFound)
+            return
+        if version is not None and version != self.model[key].version:
+            self._expect_error(outcome, Conflict)
             return
         assert outcome is None, outcome
         doomed = [key]

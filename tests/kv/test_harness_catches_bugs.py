@@ -35,10 +35,13 @@ class UpdateIgnoresVersion(MemoryDriver):
 class NoCascade(MemoryDriver):
     """Deleting an owner leaves its children behind."""
 
-    def delete(self, key: Key) -> None:
+    def delete(self, key: Key, *, expected: str | None = None) -> None:
         with self._lock:
-            if self._find(key) is None:
+            row = self._find(key)
+            if row is None:
                 raise NotFound.of(key)
+            if expected is not None and row.version != expected:
+                raise Conflict.of(key)
             self._tables[key.type].remove((key.mesh, key.name))
 
 

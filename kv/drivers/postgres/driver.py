@@ -65,6 +65,7 @@ UPDATE = (
     .returning(*COLUMNS)
 )
 DELETE = sa.delete(resources).where(*_PK)
+DELETE_AT_VERSION = sa.delete(resources).where(*_PK, _t.version == _bp("expected"))
 GET = sa.select(*COLUMNS).where(*_PK)
 ORDER = (_t.mesh.collate("C"), _t.name.collate("C"))  # byte-wise, whatever the database's collation
 MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
@@ -233,11 +234,22 @@ class PostgresDriver:
             raise Conflict.of(key)
         return _row(stored)
 
-    def delete(self, key: Key) -> None:  # noqa: D102
-        with translate_errors(key):
-            deleted = self._write(DELETE, _pk(key)).rowcount
-        if not deleted:
-            raise NotFound.of(key)
+    def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
+        if expected is None:
+            with translate_errors(key):
+                deleted = self._write(DELETE, _pk(key)).rowcount
+        elif not expected.isdigit() or int(expected) >= 2**31:
+            deleted = 0
+        else:
+            with translate_errors(key):
+                deleted = self._write(DELETE_AT_VERSION, {**_pk(key), "expected": int(expected)}).rowcount
+        if deleted:
+            return
+        if expected is not None:  # nothing deleted: a stale version, or nothing there at all?
+            with translate_errors(key):
+                if self._read(GET, _pk(key), consistent=True):
+                    raise Conflict.of(key)
+        raise NotFound.of(key)
 
     def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
         with translate_errors(key):

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import kv
-from kuma_cp import resources
 from kuma_cp.api.body import PROCESS, Body, parse
 from kuma_cp.api.context import Api, Endpoint, respond
 from kuma_cp.api.errors import ApiError, Violation, error_response, from_exception, json_response, plain
@@ -44,7 +43,6 @@ ZONE_READ_ONLY = (
     " on the global control plane.\n"
 )
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"\x00-\x1f]*)"\s*(?:,|$)')
-_DATAPLANE = resources.get("Dataplane")
 
 
 def etag(record: kv.Record) -> dict[str, str]:

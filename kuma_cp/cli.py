@@ -7,6 +7,7 @@ import os
 import sys
 
 import click
+import yaml
 
 from kuma_cp import app, stores
 from kuma_cp.config import Config, ConfigError, load
@@ -82,6 +83,19 @@ def up(config_file: str | None) -> None:
         click.echo(f"DB has already been migrated for Kuma {app.version()}")
     else:
         click.echo(f"DB has been migrated for Kuma {app.version()}")
+
+
+@cli.group()
+def install() -> None:
+    """Install various Kuma components."""
+
+
+@install.command()
+def crds() -> None:
+    """Print Kuma's CustomResourceDefinitions as YAML (pipe them to kubectl apply -f -)."""
+    from kuma_cp.crds import crd_documents  # imported here: the Kubernetes client is an optional extra
+
+    click.echo(yaml.safe_dump_all(crd_documents(), sort_keys=False), nl=False)
 
 
 @cli.command()

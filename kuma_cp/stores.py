@@ -67,7 +67,21 @@ def open_store(config: Config) -> kv.Store:
         return kv.open("memory://", catalog=resources.catalog())
     if kind == "postgres":
         return _open_postgres(config.store.postgres)
-    raise SetupError(f"store type {kind!r} is not available in this build yet; use memory or postgres")
+    return _open_kubernetes(config.store.kubernetes.system_namespace)
+
+
+def _open_kubernetes(system_namespace: str) -> kv.Store:
+    from kuma_cp.crds import kinds  # only for the kubernetes store
+    from kv.drivers.k8s import KubernetesDriver
+
+    try:
+        driver = KubernetesDriver.from_url(
+            kinds=kinds(), system_namespace=system_namespace, annotation_labels=resources.ANNOTATION_LABELS
+        )
+        driver.list(kv.driver.Query(type="Mesh", limit=1))  # reachable, and the CRDs are installed
+    except kv.KVError as exc:
+        raise SetupError(f"could not use the Kubernetes API server: {exc}") from None
+    return kv.Store(driver, catalog=resources.catalog())
 
 
 def migrate(config: Config) -> tuple[int, bool]:

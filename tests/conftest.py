@@ -39,13 +39,6 @@ def _memory(types: Types) -> StoreFactory:
     return memory
 
 
-def _not_yet(issue: str) -> Callable[[Types], StoreFactory]:
-    def unavailable(types: Types) -> StoreFactory:
-        pytest.skip(f"driver not implemented yet ({issue})")
-
-    return unavailable
-
-
 _SHARED: dict[str, Any] = {}  # one driver per backend for the whole session, closed at its end
 
 
@@ -76,11 +69,81 @@ def _postgres(types: Types) -> StoreFactory:
     return postgres
 
 
+TEST_GROUP = "test.kv.kuma.io"
+
+
+def k8s_kubeconfig() -> str:
+    """The test API server's kubeconfig (scripts/test starts one), or skip."""
+    kubeconfig = os.environ.get("KUMA_TEST_KUBECONFIG")
+    if not kubeconfig:
+        pytest.skip("no Kubernetes API server: set KUMA_TEST_KUBECONFIG (scripts/test starts one)")
+    return kubeconfig
+
+
+def install_crds(kubeconfig: str, manifests: list[dict[str, Any]]) -> None:
+    """Create CustomResourceDefinitions (existing ones are kept) and wait until they are served."""
+    import time
+
+    from kubernetes import client, config, utils
+
+    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    try:
+        for manifest in manifests:
+            try:
+                utils.create_from_dict(api, manifest)  # type: ignore[no-untyped-call]
+            except utils.FailToCreateError as exc:
+                if any(e.status != 409 for e in exc.api_exceptions):
+                    raise
+        extensions = client.ApiextensionsV1Api(api)
+        for manifest in manifests:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                crd = extensions.read_custom_resource_definition(manifest["metadata"]["name"])
+                conditions = (crd.status.conditions if crd.status else None) or []
+                if any(c.type == "Established" and c.status == "True" for c in conditions):
+                    break
+                time.sleep(0.1)
+    finally:
+        api.close()
+
+
+def _kubernetes(types: Types) -> StoreFactory:
+    from kv.drivers.k8s import Kind, KubernetesDriver, crd_manifest
+
+    kubeconfig = k8s_kubeconfig()
+    if "kubernetes" not in _SHARED:
+        scopes = {types.owner: False, types.item: True, types.with_status: True, types.secret: True}
+        kinds = [
+            Kind(type=t, plural=t.lower() + "s", mesh_scoped=m, layout="mesh-namespace", group=TEST_GROUP)
+            for t, m in scopes.items()
+        ]
+        install_crds(kubeconfig, [crd_manifest(kind) for kind in kinds])
+        driver = KubernetesDriver.from_url(kinds=kinds, kubeconfig=kubeconfig, system_namespace="kv-system")
+        _SHARED["kubernetes"] = (driver, kinds)
+    driver, kinds = _SHARED["kubernetes"]
+
+    def kubernetes() -> kv.Store:
+        custom = driver._custom
+        for kind in kinds:  # a clean slate: every object of every test kind goes
+            found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
+            for obj in found.get("items") or []:
+                meta = obj["metadata"]
+                if meta.get("namespace"):
+                    custom.delete_namespaced_custom_object(
+                        kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
+                    )
+                else:
+                    custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
+        return kv.Store(driver, catalog=types.catalog())
+
+    return kubernetes
+
+
 # name -> (make a store factory for the given types, or raise pytest.skip.Exception with the reason)
 BACKENDS: dict[str, Callable[[Types], StoreFactory]] = {
     "memory": _memory,
     "postgres": _postgres,
-    "kubernetes": _not_yet("issue 6"),
+    "kubernetes": _kubernetes,
 }
 MARKS = {"postgres": pytest.mark.postgres, "kubernetes": pytest.mark.k8s}
 # Backends that must run: a skip of one of these fails the session (scripts/test sets it).
@@ -93,6 +156,18 @@ _SKIPPED: dict[str, str] = {}
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
+
+
+# The API server is ~100x slower per operation than memory: fewer examples there (the issue's floor).
+SLOW = {"kubernetes": settings(max_examples=50, stateful_step_count=20, deadline=None)}
+
+
+@pytest.fixture
+def machine_settings(backend: str) -> settings | None:
+    """Hypothesis settings for the state machine on this backend (None: the loaded profile)."""
+    if backend in SLOW and settings().max_examples > SLOW[backend].max_examples:
+        return SLOW[backend]
+    return None
 
 
 @pytest.fixture
@@ -121,9 +196,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    for driver, admin in (v for k, v in _SHARED.items() if k == "postgres"):
+    if "postgres" in _SHARED:
+        driver, admin = _SHARED.pop("postgres")
         driver.close()
         admin.dispose()
+    if "kubernetes" in _SHARED:
+        _SHARED.pop("kubernetes")[0].close()
     if REQUIRED & _SKIPPED.keys() and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -17,6 +17,7 @@ DRIVERS: Final = {
     "memory": "kv.drivers.memory:MemoryDriver",
     "postgresql": "kv.drivers.postgres:PostgresDriver",
     "postgres": "kv.drivers.postgres:PostgresDriver",
+    "kubernetes": "kv.drivers.k8s:KubernetesDriver",
 }
 
 

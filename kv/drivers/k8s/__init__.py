@@ -1,0 +1,6 @@
+"""The Kubernetes driver (Kuma's CRDs and Secrets); see `kv.drivers.k8s.driver` and `kv.drivers.k8s.kinds`."""
+
+from kv.drivers.k8s.driver import KubernetesDriver
+from kv.drivers.k8s.kinds import Kind, crd_manifest
+
+__all__ = ["Kind", "KubernetesDriver", "crd_manifest"]

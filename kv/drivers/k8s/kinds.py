@@ -1,0 +1,105 @@
+"""How kv record types map onto Kubernetes objects (pure data; imports no client).
+
+Two layouts of a record type (a `Kind`):
+
+- **Kuma's** (``layout="kuma"``), exactly as Kuma's CRDs (semantics reference §5): group ``kuma.io``,
+  version ``v1alpha1``, kind = type name. A cluster-scoped kind's object name is the record name; a
+  namespaced kind's record name is ``<name>.<namespace>``, split at the last dot. The mesh is the
+  ``kuma.io/mesh`` label (new-style types) or a top-level ``mesh`` field (legacy types). Secrets and
+  GlobalSecrets are native ``Secret`` objects in the system namespace.
+- **Mesh as namespace** (``layout="mesh-namespace"``), for kv users who are not Kuma: a mesh-scoped record
+  (type, mesh, name) is the object ``name`` in namespace ``mesh``, so names repeat across meshes exactly as
+  on the other backends; global types are cluster-scoped.
+
+Whatever the layout, the store's own creation and modification times and the record's exact labels travel
+in annotations, so a record reads back as written: Kubernetes itself has no modification time and keeps
+creation time in seconds. Objects written by Go Kuma, without those annotations, read as Kuma reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from attrs import frozen
+
+__all__ = ["ANNOTATION_PREFIX", "Kind", "crd_manifest"]
+
+ANNOTATION_PREFIX = "kv.kuma.io/"
+Layout = Literal["kuma", "mesh-namespace"]
+Scope = Literal["cluster", "namespaced", "secret"]
+
+
+@frozen(kw_only=True)
+class Kind:
+    """One record type's Kubernetes shape.
+
+    Attributes:
+        type: the kv record type, also the Kubernetes kind.
+        plural: the resource's plural name (``meshtrafficpermissions``).
+        scope: ``cluster`` or ``namespaced`` custom objects, or ``secret`` for native Secrets.
+        mesh_scoped: whether records of the type live in a mesh.
+        layout: ``kuma`` or ``mesh-namespace`` (see the module docstring).
+        mesh_field: Kuma's legacy types keep the mesh in a top-level ``mesh`` field, not a label.
+        spec_field: where the spec lives (Kuma's insights keep theirs under ``status``).
+        secret_type: the native Secret's type (``system.kuma.io/secret``) when scope is ``secret``.
+        group: the API group.
+        version: the API version.
+    """
+
+    type: str
+    plural: str
+    scope: Scope = "namespaced"
+    mesh_scoped: bool = True
+    layout: Layout = "kuma"
+    mesh_field: bool = False
+    spec_field: str = "spec"
+    secret_type: str = ""
+    group: str = "kuma.io"
+    version: str = "v1alpha1"
+
+    @property
+    def api_version(self) -> str:
+        """``group/version``."""
+        return f"{self.group}/{self.version}"
+
+    @property
+    def namespaced(self) -> bool:
+        """Whether objects of the kind live in a namespace."""
+        return self.scope != "cluster" and not (self.layout == "mesh-namespace" and not self.mesh_scoped)
+
+
+def crd_manifest(kind: Kind) -> dict[str, object]:
+    """The CustomResourceDefinition of *kind* (apiextensions.k8s.io/v1), as Kuma declares its CRDs.
+
+    ``spec`` and ``status`` keep unknown fields, and there is no status subresource: status is written by
+    a normal update, as in Kuma.
+    """
+    properties: dict[str, object] = {
+        field: {"type": "object", "x-kubernetes-preserve-unknown-fields": True} for field in ("spec", "status")
+    }
+    if kind.mesh_field:
+        properties["mesh"] = {"type": "string"}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{kind.plural}.{kind.group}"},
+        "spec": {
+            "group": kind.group,
+            "names": {
+                "kind": kind.type,
+                "listKind": f"{kind.type}List",
+                "plural": kind.plural,
+                "singular": kind.type.lower(),
+            },
+            "scope": "Namespaced" if kind.namespaced else "Cluster",
+            "versions": [
+                {
+                    "name": kind.version,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {},
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": properties}},
+                }
+            ],
+        },
+    }

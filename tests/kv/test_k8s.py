@@ -102,7 +102,7 @@ def test_legacy_types_keep_the_mesh_in_a_field(store: kv.Store, kuma_driver: Kub
     )
     obj = _raw(kuma_driver, "Dataplane", "kuma-demo", "dp-1")
     assert (obj["mesh"], obj["spec"]["networking"]["address"]) == ("demo", "10.0.0.1")
-    assert "kuma.io/mesh" not in obj["metadata"]["labels"]
+    assert "kuma.io/mesh" not in (obj["metadata"].get("labels") or {})
     assert store.list("Dataplane", mesh="demo").total == 1
 
 

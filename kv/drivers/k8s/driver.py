@@ -197,7 +197,8 @@ class KubernetesDriver:
                     self._system_namespace, field_selector=selector, **kw
                 )
             else:
-                result = getattr(self._core, f"{verb}_namespaced_secret")(namespace=namespace, **kw)
+                core_verb = "read" if verb == "get" else verb  # CoreV1Api reads, CustomObjectsApi gets
+                result = getattr(self._core, f"{core_verb}_namespaced_secret")(namespace=namespace, **kw)
             return self._api.sanitize_for_serialization(result)
         common = (kind.group, kind.version)
         if verb == "list_all":
@@ -236,7 +237,10 @@ class KubernetesDriver:
             try:
                 owner_kind, owner_obj = self._fetch(row.owner)
             except NotFound:
-                self.get(row.key)  # AlreadyExists comes first, as on every backend: raises NotFound if absent
+                try:  # AlreadyExists comes first, as on every backend
+                    self.get(row.key)
+                except NotFound:
+                    raise NotFound.of(row.owner) from None
                 raise AlreadyExists.of(row.key) from None
             secret = owner_kind.scope == "secret"
             owner = {

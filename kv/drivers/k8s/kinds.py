@@ -75,7 +75,8 @@ def crd_manifest(kind: Kind) -> dict[str, object]:
     a normal update, as in Kuma.
     """
     properties: dict[str, object] = {
-        field: {"type": "object", "x-kubernetes-preserve-unknown-fields": True} for field in ("spec", "status")
+        field: {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        for field in ("spec", "status")
     }
     if kind.mesh_field:
         properties["mesh"] = {"type": "string"}

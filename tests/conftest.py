@@ -158,18 +158,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-# The API server is ~100x slower per operation than memory: fewer examples there (the issue's floor).
-SLOW = {"kubernetes": settings(max_examples=50, stateful_step_count=20, deadline=None)}
-
-
-@pytest.fixture
-def machine_settings(backend: str) -> settings | None:
-    """Hypothesis settings for the state machine on this backend (None: the loaded profile)."""
-    if backend in SLOW and settings().max_examples > SLOW[backend].max_examples:
-        return SLOW[backend]
-    return None
-
-
 @pytest.fixture
 def store_factory(backend: str) -> StoreFactory:
     """Makes fresh, empty stores of the backend under test, with the generic test types."""

@@ -16,6 +16,7 @@ from attrs import frozen
 from kuma_cp.loader import ConfigError, section, setting
 from kuma_cp.loader import load as _load
 from kuma_cp.pgconfig import PostgresStoreConfig, validate_postgres
+from kuma_cp.security.config import AccessConfig, AuthnConfig
 
 __all__ = ["STORE_TYPES", "Config", "ConfigError", "PostgresStoreConfig", "StoreConfig", "load"]
 
@@ -93,10 +94,54 @@ class HttpConfig:
 
 
 @frozen
+class HttpsConfig:
+    """The HTTPS listener of the resource API (``apiServer.https``), serving the same app as HTTP."""
+
+    enabled: bool = setting("enabled", env="KUMA_API_SERVER_HTTPS_ENABLED", default=True)
+    """On, as Kuma: tokens should only ever travel over TLS."""
+    interface: str = setting("interface", env="KUMA_API_SERVER_HTTPS_INTERFACE", default="0.0.0.0")
+    """0.0.0.0, as Kuma: the port to expose to remote kumactl users."""
+    port: int = setting("port", env="KUMA_API_SERVER_HTTPS_PORT", default=5682)
+    """5682, Kuma's HTTPS API port."""
+    tls_cert_file: str = setting("tlsCertFile", env="KUMA_API_SERVER_HTTPS_TLS_CERT_FILE", default="")
+    """None: the general TLS certificate, else one generated once into the work dir."""
+    tls_key_file: str = setting("tlsKeyFile", env="KUMA_API_SERVER_HTTPS_TLS_KEY_FILE", default="")
+    """None: goes with tlsCertFile."""
+    tls_min_version: str = setting(
+        "tlsMinVersion", env="KUMA_API_SERVER_HTTPS_TLS_MIN_VERSION", default="TLSv1_2"
+    )
+    """TLSv1_2, as Kuma: older protocols are broken."""
+    require_client_cert: bool = setting(
+        "requireClientCert", env="KUMA_API_SERVER_HTTPS_REQUIRE_CLIENT_CERT", default=False
+    )
+    """Off, as Kuma: tokens authenticate; on, clients also need a certificate signed by tlsCaFile."""
+    tls_ca_file: str = setting("tlsCaFile", env="KUMA_API_SERVER_HTTPS_TLS_CA_FILE", default="")
+    """None: required with requireClientCert, the CA client certificates must chain to."""
+
+
+@frozen
+class GeneralConfig:
+    """General settings (``general``)."""
+
+    work_dir: str = setting("workDir", env="KUMA_GENERAL_WORK_DIR", default="")
+    """Empty means ``$HOME/.kuma``, as Kuma: where a generated TLS certificate is kept and reused."""
+    tls_cert_file: str = setting("tlsCertFile", env="KUMA_GENERAL_TLS_CERT_FILE", default="")
+    """None: a certificate for every TLS server of the control plane, instead of a generated one."""
+    tls_key_file: str = setting("tlsKeyFile", env="KUMA_GENERAL_TLS_KEY_FILE", default="")
+    """None: goes with tlsCertFile."""
+
+
+@frozen
 class ApiServerConfig:
     """The resource API (``apiServer``)."""
 
     http: HttpConfig = section("http", HttpConfig)
+    https: HttpsConfig = section("https", HttpsConfig)
+    authn: AuthnConfig = section("authn", AuthnConfig)
+    cors_allowed_domains: str = setting(
+        "corsAllowedDomains", env="KUMA_API_SERVER_CORS_ALLOWED_DOMAINS", default=""
+    )
+    """Empty, as Kuma since CVE-2026-45021: no CORS headers; a comma list of origins (or .*) enables them."""
     read_only: bool = setting("readOnly", env="KUMA_API_SERVER_READ_ONLY", default=False)
     """Off, as Kuma: writes allowed; on, every write answers 405."""
 
@@ -127,6 +172,8 @@ class Config:
     api_server: ApiServerConfig = section("apiServer", ApiServerConfig)
     diagnostics: DiagnosticsConfig = section("diagnostics", DiagnosticsConfig)
     defaults: DefaultsConfig = section("defaults", DefaultsConfig)
+    general: GeneralConfig = section("general", GeneralConfig)
+    access: AccessConfig = section("access", AccessConfig)
 
 
 def _validate_store(store: StoreConfig) -> list[str]:
@@ -153,7 +200,22 @@ def _validate_store(store: StoreConfig) -> list[str]:
 def validate(config: Config) -> Config:
     """Return *config* if usable, else raise `ConfigError` with Kuma's message chain."""
     problems = [f"Store validation failed: {p}" for p in _validate_store(config.store)]
+    https = config.api_server.https
+    if https.tls_min_version not in ("TLSv1_2", "TLSv1_3"):
+        problems.append(
+            "ApiServer validation failed: .Https is not valid: .TlsMinVersion must be TLSv1_2 or TLSv1_3"
+        )
+    if bool(https.tls_cert_file) != bool(https.tls_key_file):
+        problems.append(
+            "ApiServer validation failed: .Https is not valid: both TlsCertFile and TlsKeyFile or neither"
+        )
+    if https.require_client_cert and not https.tls_ca_file:
+        problems.append(
+            "ApiServer validation failed: .Https is not valid: "
+            "TlsCaFile cannot be empty with RequireClientCert"
+        )
     for what, port in (
+        ("ApiServer validation failed: .Https is not valid: .Port", https.port),
         ("ApiServer validation failed: .Http is not valid: .Port", config.api_server.http.port),
         ("Diagnostics validation failed: .ServerPort", config.diagnostics.server_port),
     ):

@@ -15,7 +15,7 @@ import kv
 from kuma_cp import resources
 from kuma_cp.manager import ResourceManager
 
-__all__ = ["DEFAULT_MESH", "DefaultsComponent", "ensure_default_mesh"]
+__all__ = ["DEFAULT_MESH", "LeaderTask", "default_mesh_task", "ensure_default_mesh"]
 
 log = logging.getLogger("kuma-cp.defaults")
 DEFAULT_MESH = "default"
@@ -37,24 +37,31 @@ def ensure_default_mesh(manager: ResourceManager) -> bool:
     return True
 
 
-class DefaultsComponent:
-    """A thread that, while this instance leads, makes sure the default resources exist."""
+class LeaderTask:
+    """A thread that runs *task* while this instance leads, retrying every *interval* until it succeeds.
+
+    A follower is done as soon as *present* (which raises `kv.NotFound` until then) finds the result.
+    """
 
     def __init__(
         self,
-        manager: ResourceManager,
+        name: str,
+        task: Callable[[], object],
+        present: Callable[[], object],
         is_leader: Callable[[], bool],
         *,
         interval: float = 5.0,
         give_up_after: float = 600.0,
     ) -> None:
-        self._manager = manager
+        self._name = name
+        self._task = task
+        self._present = present
         self._is_leader = is_leader
         self._interval = interval
         self._give_up_after = give_up_after
         self._stop = threading.Event()
         self.done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="kuma-cp-defaults", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"kuma-cp-{name}", daemon=True)
 
     def start(self) -> None:
         """Start trying in the background."""
@@ -64,24 +71,32 @@ class DefaultsComponent:
         waited = 0.0
         while not self._stop.is_set() and waited <= self._give_up_after:
             try:
-                if self._is_leader():
-                    ensure_default_mesh(self._manager)
-                else:  # a follower is done once the leader's Mesh is there
-                    self._manager.get(resources.get("Mesh"), "", DEFAULT_MESH)
+                self._task() if self._is_leader() else self._present()
             except kv.NotFound:
                 pass
             except kv.KVError as exc:
-                log.warning("could not create default resources yet (%s); retrying", exc)
+                log.warning("could not create the %s yet (%s); retrying", self._name, exc)
             else:
                 self.done.set()
                 return
             self._stop.wait(self._interval)
             waited += self._interval
         if not self.done.is_set() and not self._stop.is_set():
-            log.error("gave up creating default resources after %.0fs", self._give_up_after)
+            log.error("gave up creating the %s after %.0fs", self._name, self._give_up_after)
 
     def stop(self) -> None:
         """Stop trying."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+
+
+def default_mesh_task(manager: ResourceManager, is_leader: Callable[[], bool]) -> LeaderTask:
+    """The leader creates the default Mesh; followers wait until it exists."""
+    mesh = resources.get("Mesh")
+    return LeaderTask(
+        "default Mesh",
+        lambda: ensure_default_mesh(manager),
+        lambda: manager.get(mesh, "", DEFAULT_MESH),
+        is_leader,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from typing import Any
 
@@ -25,12 +26,22 @@ from kuma_cp.diagnostics import diagnostics_app
 from kuma_cp.leader import LeaderElector, MemoryElector, PostgresElector, instance_id
 from kuma_cp.manager import ResourceManager
 from kuma_cp.metrics import MeteredStore, Metrics, pool_stats
-from kuma_cp.servers import Server, ServerError
+from kuma_cp.security import bootstrap_admin_token, ensure_signing_key
+from kuma_cp.security.config import split_list
+from kuma_cp.security.middleware import secure_app
+from kuma_cp.security.tokens import ADMIN_TOKEN
+from kuma_cp.servers import TLS, Server, ServerError
 from kuma_cp.stores import SetupError, open_store
+from kuma_cp.tls import server_credentials
 
-__all__ = ["Runtime"]
+__all__ = ["LOCALHOST_WARNING", "Runtime"]
 
 log = logging.getLogger("kuma-cp.run")
+LOCALHOST_WARNING = (
+    "WARNING: you can access Control Plane API as admin by sending requests from the same machine where "
+    "Control Plane runs. To increase security, it is recommended to extract admin credentials and set "
+    "KUMA_API_SERVER_AUTHN_LOCALHOST_IS_ADMIN to false."
+)
 
 
 class Runtime:
@@ -93,7 +104,7 @@ class Runtime:
         self._count_events(bus)
 
         if not config.defaults.skip_mesh_creation:
-            component = defaults.DefaultsComponent(manager, elector.is_leader)
+            component = defaults.default_mesh_task(manager, elector.is_leader)
             component.start()
             self._stops.append(component.stop)
 
@@ -101,15 +112,51 @@ class Runtime:
         info = IndexInfo(
             hostname=socket.gethostname(), version=self.version, instance_id=self.instance_id, cluster_id=""
         )
+        self._secure(store, elector)
+        app = secure_app(
+            api_app(manager, info=info, read_only=config.api_server.read_only),
+            store=store,
+            authn=config.api_server.authn,
+            access=config.access,
+            cors_allowed_domains=split_list(config.api_server.cors_allowed_domains),
+        )
         if http.enabled:
-            app = api_app(manager, info=info, read_only=config.api_server.read_only)
             api = Server("api", app, http.interface, http.port)
             api.start()
             self._stops.append(api.stop)
+        https = config.api_server.https
+        if https.enabled:
+            cert, key = server_credentials(config)
+            tls = TLS(
+                cert,
+                key,
+                ssl.TLSVersion[https.tls_min_version],
+                https.tls_ca_file if https.require_client_cert else "",
+            )
+            secure = Server("api-https", app, https.interface, https.port, tls=tls)
+            secure.start()
+            self._stops.append(secure.stop)
         probes = diagnostics_app(self.metrics, self.ready)
         diagnostics = Server("diagnostics", probes, "0.0.0.0", config.diagnostics.server_port)
         diagnostics.start()
         self._stops.append(diagnostics.stop)
+
+    def _secure(self, store: kv.Store, elector: LeaderElector) -> None:
+        """Token signing key (every instance may create it; one wins), then the leader's admin token."""
+        authn = self.config.api_server.authn
+        ensure_signing_key(store)
+        if authn.tokens.bootstrap_admin_token:
+            component = defaults.LeaderTask(
+                "admin user token",
+                lambda: bootstrap_admin_token(store),
+                lambda: store.get("GlobalSecret", "", ADMIN_TOKEN),
+                elector.is_leader,
+                interval=1.0,
+            )
+            component.start()
+            self._stops.append(component.stop)
+        if authn.localhost_is_admin:
+            log.warning(LOCALHOST_WARNING)
 
     def _count_events(self, bus: EventBus) -> None:
         counter = Counter(

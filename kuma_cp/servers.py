@@ -8,15 +8,34 @@ signals. Stopping asks uvicorn to stop accepting connections and to finish the r
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from typing import Any
 
+import attrs
 import uvicorn
 
-__all__ = ["Server", "ServerError"]
+__all__ = ["TLS", "Server", "ServerError"]
 
 log = logging.getLogger("kuma-cp.server")
+
+
+@attrs.frozen
+class TLS:
+    """A server's TLS: certificate and key files, the minimum version, optionally client certificates."""
+
+    cert_file: str
+    key_file: str
+    minimum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    client_ca_file: str = ""
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """The TLS settings for uvicorn."""
+        options: dict[str, Any] = {"ssl_certfile": self.cert_file, "ssl_keyfile": self.key_file}
+        if self.client_ca_file:
+            options |= {"ssl_ca_certs": self.client_ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+        return options
 
 
 class ServerError(Exception):
@@ -26,7 +45,9 @@ class ServerError(Exception):
 class Server:
     """One uvicorn server on *host*:*port*, run in a daemon thread."""
 
-    def __init__(self, name: str, app: Any, host: str, port: int, *, grace: float = 3.0) -> None:
+    def __init__(
+        self, name: str, app: Any, host: str, port: int, *, grace: float = 3.0, tls: TLS | None = None
+    ) -> None:
         self.name = name
         self.address = f"{host}:{port}"
         config = uvicorn.Config(
@@ -37,7 +58,12 @@ class Server:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=int(grace) or 1,
+            **({} if tls is None else tls.uvicorn_options()),
         )
+        if tls is not None:
+            config.load()  # builds the SSLContext, which then gets the minimum version
+            assert config.ssl is not None
+            config.ssl.minimum_version = tls.minimum_version
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name=f"kuma-cp-{name}", daemon=True)
         self._failed: BaseException | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,13 +41,17 @@ class ControlPlane:
     """One ``kuma-cp run`` process and HTTP clients for its API and diagnostics ports."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.api_port, self.diagnostics_port = free_port(), free_port()
+        self.api_port, self.https_port, self.diagnostics_port = free_port(), free_port(), free_port()
+        self.work_dir = tempfile.mkdtemp(prefix="kuma-cp-e2e-")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")}
         environ.update(
             {
                 "KUMA_API_SERVER_HTTP_INTERFACE": "127.0.0.1",
                 "KUMA_API_SERVER_HTTP_PORT": str(self.api_port),
                 "KUMA_DIAGNOSTICS_SERVER_PORT": str(self.diagnostics_port),
+                "KUMA_API_SERVER_HTTPS_INTERFACE": "127.0.0.1",
+                "KUMA_API_SERVER_HTTPS_PORT": str(self.https_port),
+                "KUMA_GENERAL_WORK_DIR": self.work_dir,
             }
         )
         environ.update(env or {})
@@ -97,4 +103,5 @@ class ControlPlane:
             self.api.close()
             self.diagnostics.close()
             self._log.close()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
         return code

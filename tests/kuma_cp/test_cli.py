@@ -6,18 +6,27 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.kuma_cp.e2e import pg_env
+from tests.kuma_cp.e2e import free_port, pg_env
 
 KUMA_CP = [sys.executable, "-m", "kuma_cp"]
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")}
+    env.update(
+        {
+            "KUMA_API_SERVER_HTTP_PORT": str(free_port()),
+            "KUMA_API_SERVER_HTTPS_PORT": str(free_port()),
+            "KUMA_DIAGNOSTICS_SERVER_PORT": str(free_port()),
+            "KUMA_GENERAL_WORK_DIR": tempfile.mkdtemp(prefix="kuma-cp-cli-"),
+        }
+    )
     env.update(extra)
     return env
 

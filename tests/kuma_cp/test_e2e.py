@@ -211,3 +211,38 @@ def test_postgres_two_instances_one_leader_and_failover(pg_database: str) -> Non
     finally:
         for plane in planes:
             plane.stop()
+
+
+def test_https_serves_the_same_api_with_a_generated_certificate_that_is_reused(tmp_path: Any) -> None:
+    import os
+    import ssl
+    import warnings
+    from pathlib import Path
+
+    import httpx
+
+    work_dir = str(tmp_path / "work")
+    plane = ControlPlane({"KUMA_GENERAL_WORK_DIR": work_dir})
+    try:
+        plane.wait_ready()
+        cert = os.path.join(work_dir, "kuma-cp.crt")
+        assert oct(os.stat(os.path.join(work_dir, "kuma-cp.key")).st_mode & 0o777) == "0o600"
+        context = ssl.create_default_context(cafile=cert)
+        with httpx.Client(base_url=f"https://127.0.0.1:{plane.https_port}", verify=context) as https:
+            assert [m["name"] for m in https.get("/meshes").json()["items"]] == ["default"]
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.load_verify_locations(cert)
+        with warnings.catch_warnings():  # a client stuck at TLS 1.1 is what this checks is refused
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        with pytest.raises(httpx.ConnectError), httpx.Client(verify=old) as legacy:
+            legacy.get(f"https://127.0.0.1:{plane.https_port}/meshes")
+        first = Path(cert).read_text()
+    finally:
+        assert plane.stop() == 0, plane.logs()
+    again = ControlPlane({"KUMA_GENERAL_WORK_DIR": work_dir})
+    try:
+        again.wait_ready()
+        assert Path(work_dir, "kuma-cp.crt").read_text() == first  # generated once, then reused
+    finally:
+        assert again.stop() == 0

@@ -55,11 +55,16 @@ def _wait_for(process: subprocess.Popen[str], text: str, timeout: float = 20) ->
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_on_memory_serves_until_a_signal_then_exits_0(signum: signal.Signals) -> None:
     process = _start("run")
-    logged = _wait_for(process, "starting Control Plane runtime")
+    try:
+        logged = _wait_for(process, "starting Control Plane runtime")
+        process.send_signal(signum)
+        _, rest = process.communicate(timeout=10)
+    finally:  # never leave a control plane running behind a failed test
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert "kuma-cp runs with an in-memory database and its state isn't preserved between restarts" in logged
     assert "starting Control Plane" in logged
-    process.send_signal(signum)
-    _, rest = process.communicate(timeout=10)
     assert process.returncode == 0, rest
     assert "stopping without error, waiting for all components to stop" in rest
     assert "all components have stopped" in rest

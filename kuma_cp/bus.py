@@ -16,15 +16,15 @@ Events are `kv.ResourceChanged` (a record changed: read it again) or `Resync` (r
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from attrs import frozen
 
 import kv
+from kv.events import EventQueue
 
 __all__ = ["Event", "EventBus", "Resync", "Subscription"]
 
@@ -46,7 +46,7 @@ Event = kv.ResourceChanged | Resync
 Predicate = Callable[[kv.ResourceChanged], bool]
 
 
-class Subscription:
+class Subscription(EventQueue[Event]):
     """One subscriber's bounded stream of events. Use as a context manager or call `close`.
 
     Attributes:
@@ -56,12 +56,10 @@ class Subscription:
     def __init__(
         self, buffer: int, predicate: Predicate | None, on_close: Callable[[Subscription], None]
     ) -> None:
-        self._events: collections.deque[Event] = collections.deque()
+        super().__init__()
         self._buffer = buffer
         self._predicate = predicate
         self._on_close = on_close
-        self._ready = threading.Condition()
-        self._closed = False
         self.dropped = 0
 
     def _offer(self, event: Event) -> int:
@@ -92,38 +90,10 @@ class Subscription:
             log.exception("event predicate failed on %s", event)
             return True
 
-    def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, waiting up to *timeout* seconds (forever if None); None if none came or closed."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._ready:
-            while not self._events:
-                if self._closed:
-                    return None
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._ready.wait(remaining)
-            return self._events.popleft()
-
-    def __iter__(self) -> Iterator[Event]:
-        """Yield events until the subscription is closed."""
-        while (event := self.get()) is not None:
-            yield event
-
     def close(self) -> None:
-        """Stop receiving events and wake any waiting reader."""
-        with self._ready:
-            if self._closed:
-                return
-            self._closed = True
-            self._ready.notify_all()
-        self._on_close(self)
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Stop receiving events, wake any waiting reader, and leave the bus."""
+        if self._shut():
+            self._on_close(self)
 
 
 class EventBus:

@@ -12,22 +12,73 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Generic, Self, TypeVar
 
 from kv.model import ResourceChanged
 
-__all__ = ["Subscription"]
+T = TypeVar("T")
+
+__all__ = ["EventQueue", "Subscription"]
 
 
-class Subscription:
+class EventQueue(Generic[T]):
+    """A closable queue that one consumer reads, waiting with a timeout: the core of every subscription.
+
+    Subclasses decide how events get in (and what happens when the buffer is full); `close` wakes a
+    waiting reader, which then sees None.
+    """
+
+    def __init__(self) -> None:
+        self._events: collections.deque[T] = collections.deque()
+        self._ready = threading.Condition()
+        self._closed = False
+
+    def get(self, timeout: float | None = None) -> T | None:
+        """The next event, waiting up to *timeout* seconds (forever if None); None if none came or closed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._ready:
+            while not self._events:
+                if self._closed:
+                    return None
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._ready.wait(remaining)
+            return self._events.popleft()
+
+    def __iter__(self) -> Iterator[T]:
+        """Yield events until the queue is closed."""
+        while (event := self.get()) is not None:
+            yield event
+
+    def _shut(self) -> bool:
+        """Mark the queue closed and wake any waiting reader; False if it already was closed."""
+        with self._ready:
+            if self._closed:
+                return False
+            self._closed = True
+            self._ready.notify_all()
+            return True
+
+    def close(self) -> None:
+        """Stop receiving events and wake any waiting reader."""
+        self._shut()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Subscription(EventQueue[ResourceChanged]):
     """A buffered stream of `ResourceChanged` events. Use as a context manager or call `close`."""
 
     def __init__(self, buffer: int = 100) -> None:
         if buffer < 1:
             raise ValueError("buffer must be at least 1")
-        self._events: collections.deque[ResourceChanged] = collections.deque()
+        super().__init__()
         self._buffer = buffer
-        self._ready = threading.Condition()
-        self._closed = False
         self._unsubscribe: Callable[[], None] | None = None
         self.dropped = 0
 
@@ -55,35 +106,9 @@ class Subscription:
             if not self._closed:
                 self.dropped += 1
 
-    def get(self, timeout: float | None = None) -> ResourceChanged | None:
-        """The next event, waiting up to *timeout* seconds (forever if None); None if none came."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._ready:
-            while not self._events:
-                if self._closed:
-                    return None
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return None
-                self._ready.wait(remaining)
-            return self._events.popleft()
-
-    def __iter__(self) -> Iterator[ResourceChanged]:
-        """Yield events until the subscription is closed."""
-        while (event := self.get()) is not None:
-            yield event
-
     def close(self) -> None:
-        """Stop receiving events and wake any waiting reader."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
+        """Stop receiving events, wake any waiting reader, and detach from the driver."""
+        self._shut()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

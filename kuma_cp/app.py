@@ -13,9 +13,9 @@ from importlib import metadata
 from kuma_cp.config import Config
 from kuma_cp.loader import redacted
 from kuma_cp.runtime import Runtime
-from kuma_cp.stores import SetupError, open_store
+from kuma_cp.stores import SetupError
 
-__all__ = ["SetupError", "open_store", "run", "version"]
+__all__ = ["SetupError", "run", "version"]
 
 log = logging.getLogger("kuma-cp.run")
 

@@ -56,7 +56,7 @@ class Runtime:
         self.store: kv.Store | None = None
         self.reader: Any = None
 
-    def _elector(self, store: kv.Store) -> LeaderElector:
+    def _elector(self) -> LeaderElector:
         if self.config.store.type != "postgres":
             return MemoryElector()
         from kuma_cp.pgconfig import libpq_params  # only for the postgres store
@@ -88,7 +88,7 @@ class Runtime:
             engine = store.driver._engine  # type: ignore[attr-defined]
             self.metrics.watch_postgres_pool(pool_stats(engine, config.store.postgres.max_open_connections))
 
-        elector = self._elector(store)
+        elector = self._elector()
         elector.add_callbacks(
             on_started_leading=lambda: log.info("instance %s became the leader", self.instance_id),
             on_stopped_leading=lambda: log.info("instance %s is no longer the leader", self.instance_id),

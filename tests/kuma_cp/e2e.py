@@ -37,6 +37,16 @@ def pg_env(dsn: str) -> dict[str, str]:
     }
 
 
+def migrated_pg_env(dsn: str) -> dict[str, str]:
+    """Kuma's environment for the database *dsn* names, after ``kuma-cp migrate up`` has run on it."""
+    env = pg_env(dsn)
+    migrated = subprocess.run(
+        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env=env, capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    return env
+
+
 class ControlPlane:
     """One ``kuma-cp run`` process and HTTP clients for its API and diagnostics ports."""
 

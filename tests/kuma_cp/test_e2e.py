@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.kuma_cp.e2e import ControlPlane, pg_env
+from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env
 
 DATAPLANE: dict[str, Any] = {
     "type": "Dataplane",
@@ -156,14 +156,7 @@ def test_skipping_the_default_mesh() -> None:
 
 @pytest.mark.postgres
 def test_postgres_data_survives_a_restart(pg_database: str) -> None:
-    import subprocess
-    import sys
-
-    env = pg_env(pg_database)
-    migrated = subprocess.run(
-        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env={**env}, capture_output=True
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    env = migrated_pg_env(pg_database)
     first = ControlPlane(env)
     first.wait_ready()
     assert first.put("/meshes/demo", {"type": "Mesh", "name": "demo"}).status_code == 201
@@ -178,13 +171,7 @@ def test_postgres_data_survives_a_restart(pg_database: str) -> None:
 
 @pytest.mark.postgres
 def test_postgres_two_instances_one_leader_and_failover(pg_database: str) -> None:
-    import subprocess
-    import sys
-
-    env = pg_env(pg_database)
-    subprocess.run(
-        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env=env, check=True, capture_output=True
-    )
+    env = migrated_pg_env(pg_database)
     planes = [ControlPlane(env), ControlPlane(env)]
     try:
         for plane in planes:

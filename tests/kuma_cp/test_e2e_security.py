@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.kuma_cp.e2e import ControlPlane, pg_env
+from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env
 
 REMOTE = {"Host": "kuma.example.com"}  # what a request through a proxy or from another host looks like
 MESH = {"type": "Mesh", "name": "demo"}
@@ -121,10 +119,7 @@ def test_localhost_admin_can_be_turned_off() -> None:
 
 @pytest.mark.postgres
 def test_two_instances_on_one_database_accept_each_others_tokens(pg_database: str) -> None:
-    env = pg_env(pg_database)
-    subprocess.run(
-        [sys.executable, "-m", "kuma_cp", "migrate", "up"], env=env, check=True, capture_output=True
-    )
+    env = migrated_pg_env(pg_database)
     first, second = ControlPlane(env), ControlPlane(env)
     try:
         first.wait_ready(timeout=60)

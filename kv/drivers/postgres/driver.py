@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
-from sqlalchemy.dialects.postgresql import JSONB
+from attrs import evolve
 from sqlalchemy.engine import URL, Connection, Engine
 
 from kv.driver import Listener as EventListener
@@ -27,47 +27,13 @@ from kv.driver import Query, Row
 from kv.drivers.postgres.errors import translate_errors
 from kv.drivers.postgres.listener import Listener
 from kv.drivers.postgres.pool import create_engine
-from kv.drivers.postgres.tables import COLUMNS, resources
+from kv.drivers.postgres.sql import DELETE, DELETE_AT_VERSION, GET, INSERT, UPDATE, list_statement
 from kv.errors import Conflict, NotFound
 from kv.events import Subscription
 from kv.model import Key, ResourceChanged
 
-__all__ = ["PostgresDriver"]
+__all__ = ["DELETE", "DELETE_AT_VERSION", "GET", "INSERT", "UPDATE", "PostgresDriver"]
 
-_t = resources.c
-_bp = sa.bindparam
-_PK = (_t.name == _bp("k_name"), _t.mesh == _bp("k_mesh"), _t.type == _bp("k_type"))
-_JSONB_TEXT = {
-    "labels": sa.cast(_bp("labels", type_=sa.Text), JSONB),
-    "status": sa.cast(_bp("status", type_=sa.Text), JSONB),
-}
-INSERT = (
-    sa.insert(resources)
-    .values(
-        name=_bp("k_name"),
-        mesh=_bp("k_mesh"),
-        type=_bp("k_type"),
-        version=0,
-        spec=_bp("spec"),
-        creation_time=_bp("ctime"),
-        modification_time=_bp("ctime"),
-        owner_name=_bp("owner_name"),
-        owner_mesh=_bp("owner_mesh"),
-        owner_type=_bp("owner_type"),
-        **_JSONB_TEXT,
-    )
-    .returning(*COLUMNS)
-)
-UPDATE = (
-    sa.update(resources)
-    .where(*_PK, _t.version == _bp("expected"))
-    .values(version=_t.version + 1, spec=_bp("spec"), modification_time=_bp("mtime"), **_JSONB_TEXT)
-    .returning(*COLUMNS)
-)
-DELETE = sa.delete(resources).where(*_PK)
-DELETE_AT_VERSION = sa.delete(resources).where(*_PK, _t.version == _bp("expected"))
-GET = sa.select(*COLUMNS).where(*_PK)
-ORDER = (_t.mesh.collate("C"), _t.name.collate("C"))  # byte-wise, whatever the database's collation
 MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
 
 
@@ -259,37 +225,20 @@ class PostgresDriver:
         return _row(found[0])
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
-        where: list[sa.ColumnElement[bool]] = [_t.type == query.type]
-        if query.mesh is not None:
-            where.append(_t.mesh == query.mesh)
-        if query.name_contains is not None:
-            where.append(_t.name.contains(query.name_contains, autoescape=True))
-        if query.labels:
-            containing = sa.cast(sa.literal(json.dumps(dict(query.labels)), sa.Text), JSONB)
-            where.append(_t.labels.op("@>")(containing))
         keys = query.keys
-        if keys is not None and len(keys) <= MAX_PUSHED_KEYS:
-            if not keys:
-                return [], 0
-            where.append(sa.tuple_(_t.mesh, _t.name).in_(sorted(keys)))
-            keys = None
-        if keys is not None or query.limit is None:
+        if keys is not None and not keys:
+            return [], 0
+        if keys is not None and len(keys) > MAX_PUSHED_KEYS:  # filter in Python, slice after
             with translate_errors():
-                found = self._read(sa.select(*COLUMNS).where(*where).order_by(*ORDER))
-            rows = [_row(r) for r in found if keys is None or (r.mesh, r.name) in keys]
+                found = self._read(list_statement(evolve(query, keys=None, offset=0, limit=None)))
+            rows = [_row(r) for r in found if (r.mesh, r.name) in keys]
             end = None if query.limit is None else query.offset + query.limit
             return rows[query.offset : end], len(rows)
-        # One statement, one snapshot: the count of all matches and the requested slice of them.
-        counted = sa.select(sa.func.count().label("total")).where(*where).subquery("counted")
-        page = sa.select(*COLUMNS).where(*where).order_by(*ORDER).limit(query.limit).offset(query.offset)
-        sliced = page.lateral("page")
-        statement = (
-            sa.select(counted.c.total, sliced)
-            .select_from(counted.outerjoin(sliced, sa.true()))
-            .order_by(sliced.c.mesh.collate("C"), sliced.c.name.collate("C"))
-        )
         with translate_errors():
-            found = self._read(statement)
+            found = self._read(list_statement(query))
+        if query.limit is None:
+            rows = [_row(r) for r in found]
+            return rows, len(rows)
         total = found[0].total if found else 0
         return [_row(r) for r in found if r.name is not None], total
 

@@ -7,14 +7,44 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
+import psycopg.errors
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
+from psycopg.abc import RV, PQGen
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
 from kv.drivers.postgres.errors import translate_errors
 
-__all__ = ["create_engine", "to_url"]
+__all__ = ["TimedConnection", "create_engine", "to_url"]
+
+
+class TimedConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most ``answer_timeout`` seconds for each answer of the server.
+
+    psycopg waits for a statement's result as long as it takes: when packets go nowhere (a network
+    blackhole, a dead NAT entry) or the server hangs, forever. Past *answer_timeout* (0: no limit) the
+    connection, mid-statement in an unknown state, is closed and the call raises
+    `psycopg.OperationalError` (translated to `kv.errors.Unavailable`; a write may have been applied).
+    Waits given a timeout of their own (``notifies(timeout=...)``) keep it.
+    """
+
+    answer_timeout: float = 0.0
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:  # noqa: D102
+        if timeout is not None or not self.answer_timeout:
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, self.answer_timeout)
+        except _WAIT_TIMEOUT:
+            self.close()
+            raise psycopg.OperationalError(
+                f"no answer from the server within {self.answer_timeout:g}s; connection closed"
+            ) from None
+
+
+_WAIT_TIMEOUT: type[Exception] = getattr(psycopg.errors, "_WaitTimeout", psycopg.errors.ConnectionTimeout)
 
 
 def to_url(where: str | URL | Mapping[str, str]) -> URL:
@@ -47,12 +77,14 @@ def create_engine(
     max_connection_lifetime_jitter: float = 60.0,
     max_connection_idle_time: float = 1800.0,
     health_check_interval: float = 30.0,
+    statement_timeout: float = 30.0,
 ) -> Engine:
     """A pooled SQLAlchemy engine with Kuma's pool knobs (times in seconds; 0 connections = unlimited).
 
     Dead connections are found before use without a round trip (psycopg's ``closed``/``broken`` flags);
     a connection idle longer than *health_check_interval* is pinged first; one older than its jittered
-    lifetime or idle longer than *max_connection_idle_time* is replaced.
+    lifetime or idle longer than *max_connection_idle_time* is replaced. A statement whose answer does
+    not come within *statement_timeout* (0: no limit) fails and closes its connection (`TimedConnection`).
     """
     parsed = to_url(url)
     if "connect_timeout" not in parsed.query:
@@ -67,6 +99,12 @@ def create_engine(
         pool_timeout=float(parsed.query["connect_timeout"]),  # type: ignore[arg-type]
         pool_reset_on_return=None,  # autocommit: nothing to roll back
     )
+
+    @event.listens_for(engine, "do_connect")
+    def do_connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> TimedConnection:
+        connection = TimedConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = statement_timeout
+        return connection
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:

@@ -5,6 +5,10 @@ Kuma's trigger (``notify_event``, see ``schema/``) sends ``{"action": "INSERT|UP
 notifications at commit, in commit order, to every listening session, so events from other kuma-cp
 instances on the same database arrive too. A lost connection is re-established with backoff; events sent
 while it was down are lost (as in Kuma), so consumers resynchronise by listing.
+
+A LISTEN connection only reads, so a network that silently drops packets would leave it waiting forever:
+after a connection timeout (libpq ``connect_timeout``, default 5s) of silence the listener pings the server,
+and a ping unanswered within that timeout counts as a lost connection.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import psycopg
-
 from kv.drivers.postgres.errors import translate_errors
+from kv.drivers.postgres.pool import TimedConnection
 from kv.errors import Unavailable
 from kv.model import Op, ResourceChanged
 
@@ -49,6 +53,7 @@ class Listener:
         on_reconnect: Callable[[], None] | None = None,
     ) -> None:
         self._params = dict(params)
+        self._timeout = max(2.0, float(self._params.get("connect_timeout") or 5))  # libpq's minimum is 2
         self._deliver = deliver
         self._on_reconnect = on_reconnect
         self._stop = threading.Event()
@@ -62,9 +67,10 @@ class Listener:
             self.stop()
             raise Unavailable(f"postgres unavailable: could not LISTEN {CHANNEL} within {timeout}s")
 
-    def _connect(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> TimedConnection:
         with translate_errors():
-            connection = psycopg.connect(**self._params, autocommit=True)
+            connection = TimedConnection.connect(**self._params, autocommit=True)
+            connection.answer_timeout = self._timeout
             connection.execute(f"LISTEN {CHANNEL}")
         return connection
 
@@ -79,10 +85,16 @@ class Listener:
                     if reconnecting and self._on_reconnect is not None:
                         self._on_reconnect()  # LISTEN is back; what was sent while it was down is lost
                     reconnecting = True
+                    heard = time.monotonic()
                     while not self._stop.is_set():
                         for notify in connection.notifies(timeout=0.5):
+                            heard = time.monotonic()
                             if (event := parse(notify.payload)) is not None:
                                 self._deliver(event)
+                        if time.monotonic() - heard >= self._timeout:  # silent: is the server still there?
+                            with translate_errors():
+                                connection.execute("SELECT 1")
+                            heard = time.monotonic()
             except Exception as exc:  # reconnect whatever went wrong; the thread must not die
                 log.warning("postgres listener lost its connection (%s); reconnecting in %.1fs", exc, backoff)
                 self._stop.wait(backoff)

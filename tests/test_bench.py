@@ -1,27 +1,84 @@
-"""The benchmarks still run (a smoke test: it checks they work, not how fast)."""
+"""The benchmark harness runs and reports every section (a smoke test: it checks it works, not how fast)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import pg_dsn
 
-BENCH = Path(__file__).parent.parent / "bench"
+ROOT = Path(__file__).parent.parent
+PG_OPS = {"create", "get", "update (CAS)", "delete", "list 100", "list 300"}
+MEMORY_OPS = {"create", "get", "update (CAS)", "delete", "list 100"}
+FIGURES = {"ops_per_s", "p50_us", "p99_us"}
+
+
+def _bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text()), result.stdout
+
+
+def _spread(figure: dict[str, float]) -> None:
+    assert figure["min"] <= figure["median"] <= figure["max"]
+
+
+def _check_memory(section: dict[str, Any]) -> None:
+    assert {row["op"] for row in section["rows"]} == MEMORY_OPS
+    for row in section["rows"]:
+        assert row["kv"].keys() >= FIGURES
+        assert row["bare"].keys() >= FIGURES
+        _spread(row["ratio_kv_over_bare"])
+
+
+def test_memory_section_runs_without_postgres(tmp_path: Path) -> None:
+    report, stdout = _bench(tmp_path, "--only", "memory")
+    assert set(report["sections"]) == {"memory"}
+    _check_memory(report["sections"]["memory"])
+    assert {"cpu", "cores", "python", "psycopg", "sqlalchemy"} <= report["machine"].keys()
+    assert "## Memory" in stdout
 
 
 @pytest.mark.postgres
-def test_pg_ops_benchmark_runs_and_prints_ratios() -> None:
+def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     dsn = pg_dsn()
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "pg_ops.py"), dsn, "--n", "30"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("ratio kv/raw") == 2
-    assert dsn.split("@")[0].split(":")[-1] not in result.stdout  # the password is not printed
+    report, stdout = _bench(tmp_path, "--dsn", dsn)
+    sections = report["sections"]
+    assert set(sections) == {"pg", "memory", "page", "http"}
+    assert report["machine"]["postgres"]["server_version"]
+
+    pg = sections["pg"]["rows"]
+    assert {(row["op"], row["concurrency"]) for row in pg} == {(op, c) for op in PG_OPS for c in (1, 2, 8)}
+    for row in pg:
+        assert row["kv"].keys() >= FIGURES
+        assert row["raw"].keys() >= FIGURES
+        _spread(row["ratio_kv_over_raw"])
+        if row["op"] == "update (CAS)":
+            assert row["lost_updates"] == {"kv": 0, "raw": 0}
+    _check_memory(sections["memory"])
+    page = sections["page"]["rows"]
+    places = [(row["records"], row["offset"]) for row in page]
+    assert places == [(500, 0), (500, 250), (2000, 0), (2000, 1000)]
+    for row in page:
+        assert row.keys() >= {"kv", "raw", "kuma", "ratio_kuma_over_kv"}
+    http = sections["http"]["rows"]
+    assert {(row["store"], row["method"]) for row in http} == {
+        (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT")
+    }
+    for title in ("## Postgres", "## Memory", "## Pagination", "## HTTP"):
+        assert title in stdout
+    password = dsn.split("@")[0].split(":")[-1]
+    assert password not in stdout  # the password is never shown
+    assert password not in json.dumps(report)

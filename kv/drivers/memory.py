@@ -16,8 +16,6 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import attrs
-
 from kv.driver import Listener, Query, Row, page
 from kv.errors import AlreadyExists, Conflict, NotFound
 from kv.model import Key, Op, ResourceChanged
@@ -72,6 +70,8 @@ class MemoryDriver:
         return None if table is None else table.rows.get((key.mesh, key.name))
 
     def _emit(self, op: Op, key: Key) -> None:
+        if not self._listeners:
+            return
         event = ResourceChanged(op, key.type, key.mesh, key.name)
         for listener in self._listeners:
             try:
@@ -80,8 +80,17 @@ class MemoryDriver:
                 log.exception("change listener %r failed on %s", listener, event)
 
     def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
-        stored = attrs.evolve(row, version="1")
         key = row.key
+        stored = Row(  # not attrs.evolve: twice as fast, and this is the hot path
+            key=key,
+            spec=row.spec,
+            status=row.status,
+            labels=row.labels,
+            creation_time=row.creation_time,
+            modification_time=row.modification_time,
+            owner=row.owner,
+            version="1",
+        )
         with self._lock:
             if self._find(key) is not None:
                 raise AlreadyExists.of(key)
@@ -107,15 +116,17 @@ class MemoryDriver:
             current = self._find(key)
             if current is None or current.version != expected:
                 raise Conflict.of(key)
-            stored = attrs.evolve(
-                current,
+            stored = Row(
+                key=key,
                 spec=spec,
                 status=status,
                 labels=labels,
+                creation_time=current.creation_time,
                 modification_time=modification_time,
+                owner=current.owner,
                 version=str(int(current.version) + 1),
             )
-            self._tables[key.type].rows[(key.mesh, key.name)] = stored
+            self._tables[key.type].rows[key.mesh, key.name] = stored
             self._emit(Op.UPDATE, key)
         return stored
 
@@ -128,6 +139,10 @@ class MemoryDriver:
                 raise Conflict.of(key)
             if row.owner is not None:
                 self._children.get(row.owner, set()).discard(key)
+            if key not in self._children:  # owns nothing: the common case, no walk
+                self._tables[key.type].remove((key.mesh, key.name))
+                self._emit(Op.DELETE, key)
+                return
             doomed = [key]
             while doomed:  # depth-first over the ownership tree; it has no cycles (owners exist first)
                 gone = doomed.pop()

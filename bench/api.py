@@ -1,0 +1,144 @@
+"""Section ``http``: GET and PUT of one Dataplane through a real ``kuma-cp run``, memory and Postgres.
+
+The control plane runs as its own process on free loopback ports (localhost is admin, as by default);
+the load comes from another process (`bench.api_client`), a few threads with keep-alive connections.
+Every client thread GETs the same Dataplane; each PUTs its own (replacing it without ``If-Match``, 200):
+concurrent PUTs of one resource without ``If-Match`` are 409 in Kuma and here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.common import ROOT, Sample, dataplane_spec, fmt, summary, table
+
+PATH = "/meshes/default/dataplanes/bench-dp"
+THREADS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pg_env(dsn: str) -> dict[str, str]:
+    url = make_url(dsn)
+    return {
+        "KUMA_STORE_TYPE": "postgres",
+        "KUMA_STORE_POSTGRES_HOST": str(url.host),
+        "KUMA_STORE_POSTGRES_PORT": str(url.port),
+        "KUMA_STORE_POSTGRES_USER": str(url.username),
+        "KUMA_STORE_POSTGRES_PASSWORD": str(url.password),
+        "KUMA_STORE_POSTGRES_DB_NAME": str(url.database),
+    }
+
+
+@contextmanager
+def control_plane(env: dict[str, str]) -> Iterator[str]:
+    """A ready ``kuma-cp run`` with *env*; yields its API's base URL, stops it (SIGTERM) on the way out."""
+    api, https, diagnostics = _free_port(), _free_port(), _free_port()
+    work = tempfile.mkdtemp(prefix="kv-bench-cp-")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")} | env
+    environ |= {
+        "KUMA_API_SERVER_HTTP_INTERFACE": "127.0.0.1",
+        "KUMA_API_SERVER_HTTP_PORT": str(api),
+        "KUMA_API_SERVER_HTTPS_INTERFACE": "127.0.0.1",
+        "KUMA_API_SERVER_HTTPS_PORT": str(https),
+        "KUMA_DIAGNOSTICS_SERVER_PORT": str(diagnostics),
+        "KUMA_GENERAL_WORK_DIR": work,
+    }
+    log = open(os.path.join(work, "kuma-cp.log"), "w+")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kuma_cp", "run"], env=environ, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"kuma-cp did not become ready:\n{log.read()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{diagnostics}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{api}"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _load(url: str, *, n: int, runs: int) -> dict[str, list[Sample]]:
+    spec = {k: v for k, v in dataplane_spec().items() if k != "counter"}
+    document = {"type": "Dataplane", "mesh": "default", "name": "bench-dp", **spec}
+    for t in range(THREADS):  # GETs read bench-dp-0; thread t PUTs bench-dp-t
+        body = document | {"name": f"bench-dp-{t}"}
+        created = httpx.put(f"{url}{PATH}-{t}", json=body, timeout=10)
+        if created.status_code != 201:
+            raise RuntimeError(f"PUT {PATH}-{t}: {created.status_code} {created.text[:300]}")
+    command = [sys.executable, "-m", "bench.api_client", url, PATH]
+    command += ["--threads", str(THREADS), "--n", str(n), "--runs", str(runs)]
+    stdin = json.dumps(document).encode()
+    done = subprocess.run(command, input=stdin, capture_output=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the HTTP client failed:\n{done.stderr.decode()[-3000:]}")
+    out = json.loads(done.stdout)
+    return {m: [Sample(s["ops"], s["seconds"], s["latencies_us"]) for s in out[m]] for m in ("GET", "PUT")}
+
+
+def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Each store's control plane in turn (never two at once: they would share the CPUs)."""
+    n = 20 if quick else 2000
+    stores: list[tuple[str, dict[str, str]]] = [("memory", {"KUMA_STORE_TYPE": "memory"})]
+    if dsn is not None:
+        stores.append(("postgres", _pg_env(dsn)))
+    rows = []
+    for name, env in stores:
+        with control_plane(env) as url:
+            samples = _load(url, n=n, runs=runs)
+        for method in ("GET", "PUT"):
+            rows.append(
+                {"store": name, "method": method, "client_threads": THREADS, **summary(samples[method])}
+            )
+        log(f"http: {name} done")
+    return {"path": PATH, "rows": rows}
+
+
+def render(result: dict[str, Any]) -> str:
+    """The section as a table."""
+    rows = [
+        [
+            r["store"],
+            r["method"],
+            fmt(r["ops_per_s"]),
+            fmt(r["p50_us"]),
+            fmt(r["p99_us"]),
+        ]
+        for r in result["rows"]
+    ]
+    header = ["store", "method", "requests/s", "p50 µs", "p99 µs"]
+    title = f"HTTP: kuma-cp run, {THREADS} client threads in another process (median [min, max] over runs)"
+    return table(title, header, rows)

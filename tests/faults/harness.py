@@ -4,7 +4,8 @@
 record must hold. It records every write the store acknowledged, every outcome and how long each call
 took. A write that fails with `Unavailable` may or may not have been applied: the writer reads the
 record again before writing it again, and the value read must be either what was acknowledged or that
-write. `Load.check_durable` then compares what was acknowledged with the rows in the database.
+write. `Load.check_durable` then compares what was acknowledged with the rows in the database
+(`rows_in`, read on a fresh connection).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -143,14 +144,11 @@ class Load:
         with self._lock:
             self.violations.append(text)
 
-    def check_durable(self, server: PgServer) -> None:
-        """Every record holds what was last acknowledged (or the one write whose outcome was unknown)."""
-        rows = {
-            name: (str(version), json.loads(spec))
-            for name, version, spec in server.sql(
-                "SELECT name, version, spec FROM resources WHERE type = %s AND mesh = %s", TYPES.item, MESH
-            )
-        }
+    def check_durable(self, rows: Mapping[str, tuple[str, Mapping[str, Any]]]) -> None:
+        """Fail unless every record acknowledged is in *rows* (name: version, spec) as acknowledged.
+
+        A record may instead hold the one write after it whose outcome was unknown.
+        """
         for state in (s for states in self.states for s in states):
             found = rows.get(state.key.name)
             row = None if found is None else kv.Record(key=state.key, version=found[0], spec=found[1])
@@ -175,6 +173,16 @@ class Load:
             s + d for s, d, op, outcome in self.durations if s >= moment and outcome == "ok" and op != "get"
         ]
         return min(ends, default=None)
+
+
+def rows_in(server: PgServer) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The load's records in the server's database (name: version, spec), read on a fresh connection."""
+    return {
+        name: (str(version), json.loads(spec))
+        for name, version, spec in server.sql(
+            "SELECT name, version, spec FROM resources WHERE type = %s AND mesh = %s", TYPES.item, MESH
+        )
+    }
 
 
 def matches(row: kv.Record, state: KeyState) -> bool:

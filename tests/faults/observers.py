@@ -24,9 +24,9 @@ class Observers:
         direct: a kv subscription to the store, whose ``dropped`` counts the listener's losses.
     """
 
-    def __init__(self, store: kv.Store, url: str, statement_timeout: float) -> None:
+    def __init__(self, store: kv.Store, url: str) -> None:
         self.store = store
-        self.engine = create_engine(url, max_open_connections=2, statement_timeout=statement_timeout)
+        self.engine = create_engine(url, max_open_connections=2)  # as kuma-cp's runtime makes it
         self.elector = PostgresElector(
             self.engine, instance_id="fault-cp", lease=LEASE, heartbeat=LEASE / 5, retry=0.3
         )

@@ -6,7 +6,9 @@
 - `blackhole`: nothing flows any more, in either direction, on open connections or on new ones (which are
   accepted and then left unanswered), as when packets go nowhere: readers wait until their own timeout;
 - `restore`: forward again. Connections that were blackholed resume where they stopped, as TCP does after
-  a network heals (unless an end gave up meanwhile); those accepted during the outage are reset.
+  a network heals (unless an end gave up meanwhile), or with ``resume=False`` stay blackholed for good, as
+  when a failover or a lost NAT entry forgot them without a reset: only timeouts find them out. Those
+  accepted during the outage are reset.
 """
 
 from __future__ import annotations
@@ -36,10 +38,8 @@ class Proxy:
         self.port: int = self._server.getsockname()[1]
         self.accepted = 0
         self._mode = "forward"
-        self._flowing = threading.Event()
-        self._flowing.set()
         self._lock = threading.Lock()
-        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._pairs: list[tuple[socket.socket, socket.socket, threading.Event]] = []  # event set: flowing
         self._held: list[socket.socket] = []
         self._closed = threading.Event()
         self._threads = [threading.Thread(target=self._accept, name="fault-proxy", daemon=True)]
@@ -67,22 +67,25 @@ class Proxy:
                 _reset(client)
                 continue
             upstream.settimeout(None)
+            flowing = threading.Event()
+            flowing.set()
             with self._lock:
-                self._pairs.append((client, upstream))
+                self._pairs.append((client, upstream, flowing))
             for source, target in ((client, upstream), (upstream, client)):
-                pump = threading.Thread(target=self._pump, args=(source, target), daemon=True)
+                pump = threading.Thread(target=self._pump, args=(source, target, flowing), daemon=True)
                 self._threads.append(pump)
                 pump.start()
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket, flowing: threading.Event) -> None:
         try:
             while not self._closed.is_set():
-                self._flowing.wait()  # blackholed: read nothing, so data waits in the kernel's buffers
+                flowing.wait()  # blackholed: read nothing, so data waits in the kernel's buffers
                 if not select.select([source], [], [], 0.05)[0]:
                     continue
                 data = source.recv(65536)
                 if not data:
                     break
+                flowing.wait()  # blackholed while reading: hold what was read
                 target.sendall(data)
         except (OSError, ValueError):  # reset, or closed by the other direction
             pass
@@ -95,24 +98,29 @@ class Proxy:
         """Reset every connection, and every new one until `restore`."""
         with self._lock:
             self._mode = "reset"
-            self._flowing.set()
             pairs, self._pairs = self._pairs, []
             held, self._held = self._held, []
-        for sock in [s for pair in pairs for s in pair] + held:
+        for client, upstream, flowing in pairs:
+            _reset(client)
+            _reset(upstream)
+            flowing.set()  # its pumps wake up to closed sockets, and end
+        for sock in held:
             _reset(sock)
 
     def blackhole(self) -> None:
         """Let nothing through any more, on open connections or new ones, until `restore`."""
         with self._lock:
             self._mode = "blackhole"
-            self._flowing.clear()
+            for _, _, flowing in self._pairs:
+                flowing.clear()
 
-    def restore(self) -> None:
-        """Forward again; connections accepted during a blackhole are reset."""
+    def restore(self, *, resume: bool = True) -> None:
+        """Forward new connections again, and blackholed ones too if *resume*; reset those held meanwhile."""
         with self._lock:
             self._mode = "forward"
             held, self._held = self._held, []
-            self._flowing.set()
+            for _, _, flowing in self._pairs if resume else ():
+                flowing.set()
         for sock in held:
             _reset(sock)
 

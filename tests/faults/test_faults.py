@@ -26,7 +26,7 @@ import pytest
 import kv
 from kv.drivers.postgres import PostgresDriver
 from tests.faults.conftest import PgServer
-from tests.faults.harness import TYPES, Load
+from tests.faults.harness import TYPES, Load, rows_in
 from tests.faults.observers import Observers
 from tests.faults.proxy import Proxy
 
@@ -84,7 +84,7 @@ def run(
     caplog.set_level(logging.DEBUG)
     driver = PostgresDriver.from_url(url, max_open_connections=pool, statement_timeout=STATEMENT_TIMEOUT)
     store = kv.Store(driver, catalog=TYPES.catalog())
-    observers = Observers(store, url, STATEMENT_TIMEOUT)
+    observers = Observers(store, url)
     load = Load(store, writers=writers)
     cycles: list[dict[str, float | None]] = []
     try:
@@ -99,7 +99,7 @@ def run(
         assert observers.event_flows(healed + RECOVERY_S) is not None, "events do not flow after the load"
         observers.close()
         assert not load.unexpected, load.unexpected[:10]
-        load.check_durable(server)
+        load.check_durable(rows_in(server))
         summary = load.summary()
         assert summary["max_op_s"] <= bound, summary
         assert summary["acknowledged"] > 0, summary
@@ -179,6 +179,15 @@ def test_a_network_that_blackholes_every_packet(pg_server, proxy, caplog) -> Non
     # A call that waited for the network to come back would take the whole outage: longer than allowed.
     bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1.0  # a read: its statement, then a new connection
     fault = Fault(cut.blackhole, cut.restore, lasts=bound + 2.0)
+    run(server, store_url(server, cut.port), fault, caplog, bound=bound)
+
+
+def test_a_network_that_forgets_every_open_connection(pg_server, proxy, caplog) -> None:
+    """As a failover or a lost NAT entry: connections open during the outage stay dead, without a reset."""
+    server: PgServer = pg_server()
+    cut: Proxy = proxy(server)
+    bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1.0
+    fault = Fault(cut.blackhole, lambda: cut.restore(resume=False), lasts=1.0)
     run(server, store_url(server, cut.port), fault, caplog, bound=bound)
 
 

@@ -12,9 +12,10 @@ algorithm on the ``locks`` table (``schema/1592232449_add_leader_table.up.sql``)
 - release: on stop or after a failed heartbeat, step down, then delete the row where it is still at the
   held rvn, so that another instance takes over at its next attempt rather than a lease later.
 
-Better than Kuma: every statement is bounded in time, and a leader that has not confirmed its lease
-within 90% of a lease (counted from the start of its last successful heartbeat, which precedes the commit
-another instance's lease is counted from) steps down, so a hung connection never leaves two leaders.
+Better than Kuma: every statement is bounded in time (and given up, its connection closed, when the
+elector stops waiting for it), and a leader that has not confirmed its lease within 90% of a lease
+(counted from the start of its last successful heartbeat, which precedes the commit another instance's
+lease is counted from) steps down, so a hung connection never leaves two leaders.
 Callbacks run on the elector's thread; `is_leader()` may be called from any thread.
 """
 
@@ -218,10 +219,13 @@ class PostgresElector(LeaderElector):
         """The rvn statement *what* returns (None: no row), within *timeout* seconds."""
         from kv.drivers.postgres.errors import translate_errors  # messages without SQL or password
 
-        statement = self._statements[what]
+        statement, deadline = self._statements[what], time.monotonic() + timeout
 
         def work() -> int | None:
             with translate_errors(), self._engine.begin() as connection:
+                raw: Any = connection.connection.driver_connection  # kv's TimedConnection: give up when
+                if hasattr(raw, "answer_timeout"):  # the caller does, not hold a connection long after
+                    raw.answer_timeout = max(0.05, deadline - time.monotonic())
                 value = connection.execute(statement, {"name": self.lock_name, **params}).scalar()
             return None if value is None else int(value)
 
@@ -229,10 +233,8 @@ class PostgresElector(LeaderElector):
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self._failures += 1
-        if self._failures > _QUIET_FAILURES:
-            log.error("%s: %s (retries %d)", what, exc, self._failures - 1)
-        else:
-            log.debug("%s: %s (retries %d)", what, exc, self._failures - 1)
+        level = logging.ERROR if self._failures > _QUIET_FAILURES else logging.DEBUG
+        log.log(level, "%s: %s (retries %d)", what, exc, self._failures - 1)
 
     def _run(self) -> None:
         try:
@@ -262,9 +264,7 @@ class PostgresElector(LeaderElector):
             if won is not None:
                 return won, started
             observed = self._execute("observe", self._lease)
-            log.debug(
-                "lock %s is held (rvn %s); trying again in %.1fs", self.lock_name, observed, self._lease
-            )
+            log.debug("lock %s is held (rvn %s); retrying in %.1fs", self.lock_name, observed, self._lease)
             self._stopping.wait(self._lease)
         return None
 

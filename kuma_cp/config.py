@@ -21,6 +21,8 @@ from kuma_cp.security.config import AccessConfig, AuthnConfig
 __all__ = ["STORE_TYPES", "Config", "ConfigError", "PostgresStoreConfig", "StoreConfig", "load"]
 
 STORE_TYPES = ("postgres", "kubernetes", "memory")
+AUTHN_TYPES = ("tokens",)
+ACCESS_TYPES = ("static",)
 
 
 @frozen
@@ -221,6 +223,13 @@ def validate(config: Config) -> Config:
     ):
         if not 0 <= port <= 65535:
             problems.append(f"{what} must be in the range [0, 65535]")
+    authn, access = config.api_server.authn, config.access
+    if authn.type not in AUTHN_TYPES:  # Kuma finds this when it starts, with this message
+        problems.append(f"there is not implementation of authn named {authn.type}")
+    if not access.type:
+        problems.append("Access validation failed: Type has to be defined")
+    elif access.type not in ACCESS_TYPES:  # Kuma ignores it; refused rather than silently taken as static
+        problems.append(f"Access validation failed: unknown access type {access.type} (available: static)")
     if problems:
         raise ConfigError("configuration validation failed: " + "; ".join(problems))
     return config

@@ -31,6 +31,9 @@ _UNITS = {
     "h": 3600.0,
 }
 _DURATION = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+_MAX_SECONDS = 2**63 / 1e9  # Go's time.Duration: int64 nanoseconds
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)  # no spaces, underscores or non-ASCII digits
+_INT64 = 2**63  # Go's int on 64-bit platforms: larger values are "out of range"
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
@@ -51,17 +54,24 @@ def section(yaml_key: str, cls: type[Any]) -> Any:
     return attrs.field(factory=cls, metadata={"yaml": yaml_key, "env": None, "secret": False})
 
 
+def _seconds(value: float, text: str) -> timedelta:
+    # Go's durations are int64 nanoseconds (about 292 years); anything longer is invalid, as in Go.
+    if not abs(value) < _MAX_SECONDS:  # NaN included
+        raise ValueError(f'time: invalid duration "{text}"')
+    return timedelta(seconds=value)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse a Go duration ("1s", "200ms", "1h30m", "0"); raise ValueError otherwise."""
     text = text.strip()
     sign = -1 if text.startswith("-") else 1
-    body = text.lstrip("+-")
+    body = text[1:] if text[:1] in ("-", "+") else text
     if body == "0":
         return timedelta(0)
     if not body or _DURATION.sub("", body):
         raise ValueError(f'time: invalid duration "{text}"')
     seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(body))
-    return timedelta(seconds=sign * seconds)
+    return _seconds(sign * seconds, text)
 
 
 def format_duration(value: timedelta) -> str:
@@ -88,10 +98,15 @@ def _convert(kind: Any, value: Any, origin: str, *, secret: bool = False) -> Any
         if kind is int:
             if isinstance(value, bool) or not isinstance(value, int | str):
                 raise ValueError("want an integer")
-            return int(value)
+            if isinstance(value, str) and not _INTEGER.fullmatch(value):  # Go's strconv, not Python's int()
+                raise ValueError("want an integer")
+            number = int(value)
+            if not -_INT64 <= number < _INT64:
+                raise ValueError("value out of range")
+            return number
         if kind is timedelta:
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return timedelta(seconds=value)  # YAML numbers are seconds
+                return _seconds(value, str(value))  # YAML numbers are seconds
             if text is None:
                 raise ValueError("want a duration such as 1s or 200ms")
             return parse_duration(text)
@@ -106,20 +121,28 @@ def _convert(kind: Any, value: Any, origin: str, *, secret: bool = False) -> Any
     raise TypeError(f"unsupported config field type {kind!r}")  # pragma: no cover - a programming error
 
 
-def _build(cls: type[T], document: Mapping[str, Any], environ: Mapping[str, str], path: str) -> T:
+def _build(
+    cls: type[T], document: Mapping[str, Any], environ: Mapping[str, str], path: str, file: str | None
+) -> T:
     values: dict[str, Any] = {}
+    in_file = f"parsing configuration from file '{file}' failed: "  # what a value from the file is prefixed
     for field in attrs.fields(attrs.resolve_types(cls)):
         key, env, kind = field.metadata["yaml"], field.metadata["env"], field.type
         where = f"{path}.{key}" if path else key
         if attrs.has(kind):
             sub = document.get(key) if isinstance(document, Mapping) else None
             if sub is not None and not isinstance(sub, Mapping):
-                raise ConfigError(f"invalid value for {where}: want a mapping, got {type(sub).__name__}")
-            values[field.name] = _build(kind, sub or {}, environ, where)
+                raise ConfigError(
+                    f"{in_file}invalid value for {where}: want a mapping, got {type(sub).__name__}"
+                )
+            values[field.name] = _build(kind, sub or {}, environ, where, file)
             continue
         secret = field.metadata["secret"]
         if isinstance(document, Mapping) and document.get(key) is not None:
-            values[field.name] = _convert(kind, document[key], where, secret=secret)
+            try:
+                values[field.name] = _convert(kind, document[key], where, secret=secret)
+            except ConfigError as exc:
+                raise ConfigError(f"{in_file}{exc}") from None
         if env and env in environ:
             values[field.name] = _convert(kind, environ[env], env, secret=secret)
     return cls(**values)
@@ -150,7 +173,7 @@ def load(cls: type[T], *, config_file: str | None, environ: Mapping[str, str]) -
             ) from None
         if not isinstance(document, Mapping):
             raise ConfigError(f"parsing configuration from file '{config_file}' failed: not a YAML mapping")
-    return _build(cls, document, environ, "")
+    return _build(cls, document, environ, "", config_file)
 
 
 def redacted(config: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 DRIVER_NAMES = ("pgx",)
+_MAX_PORT = 65535
 TLS_MODES = {
     "disable": "disable",
     "verifyNone": "require",
@@ -163,13 +164,16 @@ def validate_postgres(pg: PostgresStoreConfig) -> str | None:
     """Kuma's first complaint about *pg* (without the ``Postgres validation failed`` prefix), or None.
 
     Kuma's checks, in Kuma's order, with one difference: ``minOpenConnections`` may exceed
-    ``maxOpenConnections`` when the latter is 0, which means unlimited. The driver name, which Kuma
-    checks only when it opens the store, is checked here too, and last. No message carries a value
-    of the password.
+    ``maxOpenConnections`` when the latter is 0, which means unlimited. Beyond Kuma, values no
+    connection can use are refused too (a port above 65535, a negative timeout, idle time or
+    connection count, a replica port out of range), with messages in Kuma's style. The driver name,
+    which Kuma checks only when it opens the store, is checked here too, and last. No message
+    carries a value of the password.
     """
     checks: list[tuple[bool, str]] = [
         (not pg.host, "Host should not be empty"),
         (pg.port < 0, "Port cannot be negative"),
+        (pg.port > _MAX_PORT, f"Port cannot be greater than {_MAX_PORT}"),
         (not pg.user, "User should not be empty"),
         (not pg.password, "Password should not be empty"),
         (not pg.db_name, "DbName should not be empty"),
@@ -191,9 +195,18 @@ def validate_postgres(pg: PostgresStoreConfig) -> str | None:
         (jitter < zero, "MaxConnectionLifetimeJitter should be greater than 0"),
         (jitter > lifetime, "MaxConnectionLifetimeJitter should be less than MaxConnectionLifetime"),
         (pg.health_check_interval < zero, "HealthCheckInterval should be greater than 0"),
+        (pg.max_connection_idle_time < zero, "MaxConnectionIdleTime should be greater than 0"),
+        (pg.connection_timeout < 0, "ConnectionTimeout cannot be negative"),
+        (pg.max_open_connections < 0, "MaxOpenConnections cannot be negative"),
+        (pg.max_idle_connections < 0, "MaxIdleConnections cannot be negative"),
+        (pg.max_list_query_elements < 0, "MaxListQueryElements cannot be negative"),
         (
             not 0 <= pg.read_replica.ratio <= 100,
             "ReadReplica validation failed: .Ratio out of [0-100] range",
+        ),
+        (
+            not 0 <= pg.read_replica.port <= _MAX_PORT,
+            f"ReadReplica validation failed: .Port must be in the range [0, {_MAX_PORT}]",
         ),
         (pg.driver_name not in DRIVER_NAMES, f"unknown driver name {pg.driver_name}"),
     ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections (default: all)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (databases, servers) on SIGTERM too
     only = [s for s in args.only.split(",") if s]
     if unknown := set(only) - set(SECTIONS):
         parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
@@ -104,7 +106,8 @@ def _machine_text(info: dict[str, Any], config: dict[str, Any]) -> str:
         pg_info = info["postgres"]
         lines.append(
             f"postgres: {pg_info['server_version']} (fsync={pg_info['fsync']}, "
-            f"synchronous_commit={pg_info['synchronous_commit']}, shared_buffers={pg_info['shared_buffers']})"
+            f"synchronous_commit={pg_info['synchronous_commit']}, "
+            f"shared_buffers={pg_info['shared_buffers']}, prepare_threshold={pg_info['prepare_threshold']})"
         )
     return "\n".join(lines) + "\n"
 

@@ -87,6 +87,7 @@ def server_info(dsn: str) -> dict[str, str]:
         info = {"server_version": str(conn.execute("SHOW server_version").fetchone()[0])}  # type: ignore[index]
         for setting in ("fsync", "synchronous_commit", "shared_buffers"):
             info[setting] = str(conn.execute(f"SHOW {setting}").fetchone()[0])  # type: ignore[index]
+        info["prepare_threshold"] = f"{conn.prepare_threshold} (psycopg default, both sides)"
     return info
 
 

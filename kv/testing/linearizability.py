@@ -97,10 +97,15 @@ class _ChainCheck:
         return done
 
     def link(self, effective: set[str]) -> dict[str, list[Operation]]:
-        """Each effective write's successor (an unknown delete only if nothing else claims it); flag forks."""
+        """Each effective write's successor: the update or delete naming it, else (ABA) by rank; flag forks.
+
+        Per version, the writes at that version and the operations that held it alternate in time (one
+        incarnation after another); so where two operations name the same write, they are paired by rank.
+        """
         successors: dict[str, list[Operation]] = {}
+        holding: dict[str | None, list[Operation]] = {}
         for op in self.ops:
-            takes_effect = (op.kind == "delete" and op.outcome is not FAIL) or op.wrote in effective
+            takes_effect = (op.kind == "delete" and op.outcome is OK) or op.wrote in effective
             if op.held is None or not takes_effect:
                 continue
             writer = self.writes.get(op.held)
@@ -110,30 +115,27 @@ class _ChainCheck:
                 message = f"held version {op.version_in}, but {op.held} is at {self.version[op.held]}"
                 self.flag("inconsistent versions", message, op, writer)
             else:
-                successors.setdefault(op.held, []).append(op)
-        for held, claims in list(successors.items()):
-            while len(claims) > 1:
-                claim = max(claims, key=lambda op: op.invoke)
-                other = sorted(  # the latest write at that version invoked before the claim completed
-                    (op.invoke, w)
-                    for w, op in self.writes.items()
-                    if w != held and not successors.get(w) and op.invoke < claim.complete
-                    if (w in effective or op.outcome is UNKNOWN)
-                    and self.version.get(w, claim.version_in) == claim.version_in
-                )
-                maybe = [op for op in claims if op.outcome is UNKNOWN and op.kind == "delete"]
-                if other:  # ABA: the version was reused by a re-created record
-                    claims.remove(claim)
-                    successors[other[-1][1]] = [claim]
-                    effective.add(other[-1][1])
-                    note = f"#{claim.id} held v{claim.version_in} of {held} and applied to {other[-1][1]}"
-                    self.notes.append(f"{self.key}: ABA (version reused after a re-create): {note}")
-                elif maybe:
-                    claims.remove(maybe[0])
-                else:
-                    message = " and ".join(f"#{op.id}" for op in claims) + f" both replaced {held}"
-                    self.flag("fork (lost update)", message, self.writes[held], *claims)
-                    break
+                holding.setdefault(op.version_in, []).append(op)
+        for version, claims in holding.items():
+            named: dict[str, list[Operation]] = {}
+            for claim in claims:
+                named.setdefault(claim.held or "", []).append(claim)
+            at = sorted(
+                (w for w in effective if self.version.get(w) == version), key=lambda w: self.writes[w].invoke
+            )
+            if all(len(named_) == 1 for named_ in named.values()) or len(claims) > len(at):
+                successors.update(named)
+            else:  # a version reused after a re-create: some held a version of an older incarnation
+                for w, claim in zip(at, sorted(claims, key=lambda op: op.invoke), strict=False):
+                    successors[w] = [claim]
+                    if claim.held != w:
+                        self.notes.append(
+                            f"{self.key}: ABA: #{claim.id} held v{version} of {claim.held}, replaced {w}"
+                        )
+        for held, claims in successors.items():
+            if len(claims) > 1:
+                message = " and ".join(f"#{op.id}" for op in claims) + f" both replaced {held}"
+                self.flag("fork (lost update)", message, self.writes[held], *claims)
         return successors
 
     def order(self, successors: dict[str, list[Operation]], effective: set[str]) -> None:

@@ -10,6 +10,7 @@ by 2 and its operations by n, for runs by hand::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import threading
@@ -23,7 +24,7 @@ from hypothesis import strategies as st
 
 import kv
 from kv.drivers.memory import MemoryDriver
-from kv.errors import KVError
+from kv.errors import Conflict, KVError
 from kv.model import Key, Record
 from kv.testing import StoreFactory, Types
 from kv.testing.history import History, Operation, Outcome, Recorder, Report, run_workload
@@ -236,3 +237,23 @@ def test_a_cached_get_is_caught_as_a_stale_read() -> None:
     _, report = workload(CachingStore(), keys=2)
     assert not report.ok
     assert "stale read" in {v.kind for v in report.violations}, report
+
+
+def test_a_version_reused_after_a_re_create_is_aba(store_factory: StoreFactory, backend: str) -> None:
+    """Versions repeat after delete + create on memory and Postgres (as in Kuma), not on Kubernetes.
+
+    So on the first two an update holding a version of the deleted record applies to the new one.
+    """
+    recorder = Recorder(store_factory())
+    first = recorder.create(Record(key=KEY, spec={"w": "a", "prev": None}))
+    recorder.delete(KEY.type, KEY.mesh, KEY.name, version=first.version, held="a")
+    second = recorder.create(Record(key=KEY, spec={"w": "b", "prev": None}))
+    with contextlib.suppress(Conflict):
+        recorder.update(attrs.evolve(first, spec={"w": "c", "prev": "a"}))
+    report = check_chain(recorder.history)
+    assert report.ok, report
+    assert check_linearizable(recorder.history).ok
+    reused = first.version == second.version
+    expected = [f"ABA: #3 held v{first.version} of a, replaced b"] if reused else []
+    assert [note.split(": ", 1)[1] for note in report.notes] == expected
+    assert reused == (backend != "kubernetes"), "update the ABA finding in docs/RELIABILITY.md"

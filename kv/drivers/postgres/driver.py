@@ -9,30 +9,45 @@ cascade is the table's ``ON DELETE CASCADE`` foreign key. Versions are Kuma's in
 from __future__ import annotations
 
 import json
-import random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-import sqlalchemy.exc as sa_exc
 from attrs import evolve
-from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.engine import URL, Engine
 
 from kv.driver import Listener as EventListener
 from kv.driver import Query, Row
 from kv.drivers.postgres.errors import translate_errors
 from kv.drivers.postgres.listener import Listener
 from kv.drivers.postgres.pool import create_engine
-from kv.drivers.postgres.sql import DELETE, DELETE_AT_VERSION, GET, INSERT, UPDATE, list_statement
+from kv.drivers.postgres.run import Runner
+from kv.drivers.postgres.sql import (
+    DELETE,
+    DELETE_AT_VERSION,
+    GET,
+    INSERT,
+    UPDATE,
+    compiled,
+    list_sql,
+    list_statement,
+)
 from kv.errors import Conflict, NotFound
 from kv.events import Subscription
 from kv.model import Key, ResourceChanged
 
-__all__ = ["DELETE", "DELETE_AT_VERSION", "GET", "INSERT", "UPDATE", "PostgresDriver"]
+__all__ = [
+    "DELETE",
+    "DELETE_AT_VERSION",
+    "GET",
+    "INSERT",
+    "UPDATE",
+    "PostgresDriver",
+    "compiled",
+    "list_statement",
+]
 
 MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
 
@@ -41,19 +56,34 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)  # the columns are timestamp without time zone
 
 
-def _row(r: Any) -> Row:  # an SQLAlchemy Row of COLUMNS
-    labels = json.loads(r.labels) if r.labels else None  # Go Kuma writes JSON null for no labels
-    owner = None if r.owner_name is None else Key(r.owner_type, r.owner_mesh, r.owner_name)
+def _row(r: Sequence[Any]) -> Row:  # a tuple of COLUMNS
+    (name, mesh, type_, version, spec, ctime, mtime, owner_name, owner_mesh, owner_type, labels, status) = r
     return Row(
-        key=Key(r.type, r.mesh, r.name),
-        spec=r.spec or "{}",
-        status=r.status or "{}",
-        labels=labels or {},
-        creation_time=r.creation_time.replace(tzinfo=UTC),
-        modification_time=r.modification_time.replace(tzinfo=UTC),
-        owner=owner,
-        version=str(r.version),
+        key=Key(type_, mesh, name),
+        spec=spec or "{}",
+        status=status or "{}",
+        labels=(labels != "{}" and labels and json.loads(labels)) or {},  # Go Kuma writes null for none
+        creation_time=ctime.replace(tzinfo=UTC),
+        modification_time=mtime.replace(tzinfo=UTC),
+        owner=None if owner_name is None else Key(owner_type, owner_mesh, owner_name),
+        version=str(version),
     )
+
+
+def _one(cursor: Any) -> Any:
+    return cursor.fetchone()
+
+
+def _all(cursor: Any) -> Any:
+    return cursor.fetchall()
+
+
+def _count(cursor: Any) -> int:
+    return int(cursor.rowcount)
+
+
+_GET, _INSERT, _UPDATE = compiled(GET), compiled(INSERT), compiled(UPDATE)
+_DELETE, _DELETE_AT_VERSION = compiled(DELETE), compiled(DELETE_AT_VERSION)
 
 
 def _pk(key: Key) -> dict[str, str]:
@@ -83,11 +113,11 @@ class PostgresDriver:
     def __init__(self, engine: Engine, *, replica: Engine | None = None, replica_ratio: int = 100) -> None:
         self._engine = engine
         self._replica = replica
-        self._replica_ratio = replica_ratio
+        self._runner = Runner(engine, replica, replica_ratio, str(id(self)))
+        self._run = self._runner.run
         self._listeners: list[EventListener] = []
         self._listener: Listener | None = None
         self._lock = threading.Lock()
-        self._tx: ContextVar[Connection | None] = ContextVar(f"kv-postgres-tx-{id(self)}", default=None)
         self._connect_timeout = float(engine.url.query.get("connect_timeout", 5))  # type: ignore[arg-type]
 
     @classmethod
@@ -114,49 +144,8 @@ class PostgresDriver:
         Kuma's ``InTx``, nothing is committed on the way out of an interrupted block. Nested blocks join
         the outer one. After an error inside, the transaction can only be rolled back.
         """
-        if self._tx.get() is not None:
+        with translate_errors(), self._runner.transaction():
             yield
-            return
-        with translate_errors(), self._engine.connect() as connection:
-            connection = connection.execution_options(isolation_level="READ COMMITTED")
-            with connection.begin():
-                token = self._tx.set(connection)
-                try:
-                    yield
-                finally:
-                    self._tx.reset(token)
-
-    @contextmanager
-    def _connection(self, *, read: bool = False, consistent: bool = False) -> Iterator[Connection]:
-        if (tx := self._tx.get()) is not None:
-            yield tx
-            return
-        engine = self._engine
-        if (
-            read
-            and not consistent
-            and self._replica is not None
-            and random.randrange(100) < self._replica_ratio
-        ):
-            engine = self._replica
-        with engine.connect() as connection:
-            yield connection
-
-    def _read(self, statement: sa.Executable, params: Mapping[str, Any] | None = None, **how: bool) -> Any:
-        """Rows of a read. Outside a transaction, one retry when the connection had died before use."""
-        for attempt in (1, 2):
-            try:
-                with self._connection(read=True, **how) as connection:
-                    return connection.execute(statement, params or {}).all()
-            except sa_exc.DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated or self._tx.get() is not None:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _write(self, statement: sa.Executable, params: Mapping[str, Any]) -> Any:
-        """The result of a write: never retried, since it may have been applied before the error."""
-        with self._connection() as connection:
-            return connection.execute(statement, params)
 
     def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
         owner = row.owner
@@ -171,7 +160,7 @@ class PostgresDriver:
             "owner_type": None if owner is None else owner.type,
         }
         with translate_errors(row.key, owner=owner):
-            stored = self._write(INSERT, params).one()
+            stored = self._run(_INSERT, params, _one)
         return _row(stored)
 
     def update(  # noqa: D102
@@ -195,7 +184,7 @@ class PostgresDriver:
             "mtime": _naive_utc(modification_time),
         }
         with translate_errors(key):
-            stored = self._write(UPDATE, params).first()
+            stored = self._run(_UPDATE, params, _one)
         if stored is None:
             raise Conflict.of(key)
         return _row(stored)
@@ -203,44 +192,46 @@ class PostgresDriver:
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         if expected is None:
             with translate_errors(key):
-                deleted = self._write(DELETE, _pk(key)).rowcount
+                deleted = self._run(_DELETE, _pk(key), _count)
         elif not expected.isdigit() or int(expected) >= 2**31:
             deleted = 0
         else:
             with translate_errors(key):
-                deleted = self._write(DELETE_AT_VERSION, {**_pk(key), "expected": int(expected)}).rowcount
+                params = {**_pk(key), "expected": int(expected)}
+                deleted = self._run(_DELETE_AT_VERSION, params, _count)
         if deleted:
             return
         if expected is not None:  # nothing deleted: a stale version, or nothing there at all?
             with translate_errors(key):
-                if self._read(GET, _pk(key), consistent=True):
+                if self._run(_GET, _pk(key), _one, read=True, consistent=True):
                     raise Conflict.of(key)
         raise NotFound.of(key)
 
     def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
         with translate_errors(key):
-            found = self._read(GET, _pk(key), consistent=consistent)
-        if not found:
+            found = self._run(_GET, _pk(key), _one, read=True, consistent=consistent)
+        if found is None:
             raise NotFound.of(key)
-        return _row(found[0])
+        return _row(found)
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
         keys = query.keys
         if keys is not None and not keys:
             return [], 0
         if keys is not None and len(keys) > MAX_PUSHED_KEYS:  # filter in Python, slice after
+            sql, params = list_sql(evolve(query, keys=None, offset=0, limit=None))
             with translate_errors():
-                found = self._read(list_statement(evolve(query, keys=None, offset=0, limit=None)))
-            rows = [_row(r) for r in found if (r.mesh, r.name) in keys]
+                found = self._run(sql, params, _all, read=True)
+            rows = [_row(r) for r in found if (r[1], r[0]) in keys]
             end = None if query.limit is None else query.offset + query.limit
             return rows[query.offset : end], len(rows)
+        sql, params = list_sql(query)
         with translate_errors():
-            found = self._read(list_statement(query))
+            found = self._run(sql, params, _all, read=True)
         if query.limit is None:
-            rows = [_row(r) for r in found]
-            return rows, len(rows)
-        total = found[0].total if found else 0
-        return [_row(r) for r in found if r.name is not None], total
+            return list(map(_row, found)), len(found)
+        total = found[0][0] if found else 0
+        return [_row(r[1:]) for r in found if r[1] is not None], total
 
     def subscribe(self, listener: EventListener) -> Callable[[], None]:  # noqa: D102
         with self._lock:

@@ -31,27 +31,38 @@ def _reason(exc: BaseException) -> str:
 
 @contextmanager
 def translate_errors(key: Key | None = None, *, owner: Key | None = None) -> Iterator[None]:
-    """Translate database errors raised inside into the kv error tree, chaining the original."""
+    """Translate database errors raised inside into the kv error tree, chaining the original.
+
+    Errors of psycopg come either bare (the driver's statements run on psycopg cursors) or wrapped by
+    SQLAlchemy (``exc.orig``); both are classified by the psycopg error class.
+    """
     try:
         yield
     except KVError:
         raise
-    except sa_exc.IntegrityError as exc:
-        if isinstance(exc.orig, psycopg.errors.UniqueViolation) and key is not None:
-            raise AlreadyExists.of(key) from exc
-        if isinstance(exc.orig, psycopg.errors.ForeignKeyViolation) and owner is not None:
-            raise NotFound.of(owner) from exc
-        raise Invalid(_reason(exc), key=key) from exc
-    except sa_exc.DataError as exc:
-        raise Invalid(_reason(exc), key=key) from exc
-    except (
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.TimeoutError,
-        sa_exc.DisconnectionError,
-        psycopg.OperationalError,
-        psycopg.InterfaceError,
-    ) as exc:
-        raise Unavailable(f"postgres unavailable: {_reason(exc)}", key=key) from exc
-    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:  # e.g. no resources table: not migrated
-        raise KVError(f"postgres error: {_reason(exc)}", key=key) from exc
+    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
+        raise _translated(exc, key, owner) from exc
+
+
+_INVALID = (psycopg.IntegrityError, psycopg.DataError, sa_exc.IntegrityError, sa_exc.DataError)
+_UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+)
+
+
+def _translated(exc: Exception, key: Key | None, owner: Key | None) -> KVError:
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, psycopg.errors.UniqueViolation) and key is not None:
+        return AlreadyExists.of(key)
+    if isinstance(orig, psycopg.errors.ForeignKeyViolation) and owner is not None:
+        return NotFound.of(owner)
+    if isinstance(exc, _INVALID) or isinstance(orig, _INVALID):
+        return Invalid(_reason(exc), key=key)
+    if isinstance(exc, _UNAVAILABLE) or isinstance(orig, _UNAVAILABLE):
+        return Unavailable(f"postgres unavailable: {_reason(exc)}", key=key)
+    return KVError(f"postgres error: {_reason(exc)}", key=key)  # e.g. no resources table: not migrated

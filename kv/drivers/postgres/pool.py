@@ -1,8 +1,16 @@
-"""The connection pool: a SQLAlchemy engine with Kuma's pool knobs, built from a URL or libpq keywords."""
+"""The connection pool: a SQLAlchemy engine with Kuma's pool knobs, built from a URL or libpq keywords.
+
+The engine's pool also keeps a stack of *held* connections for the driver's own statements (`Pool.acquire`,
+`Held.release`): connections checked out of the SQLAlchemy pool once and lent again and again at the cost of
+a list pop and a few comparisons, with the same health checks as a checkout (closed or broken, past its
+jittered lifetime, idle too long, pinged after the health check interval). They count against the same
+bound, and the pool reports them as idle.
+"""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,10 +22,11 @@ import sqlalchemy.exc as sa_exc
 from psycopg.abc import RV, PQGen
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import QueuePool
 
 from kv.drivers.postgres.errors import translate_errors
 
-__all__ = ["TimedConnection", "create_engine", "to_url"]
+__all__ = ["Held", "Pool", "TimedConnection", "create_engine", "to_url"]
 
 
 class TimedConnection(psycopg.Connection[Any]):
@@ -67,6 +76,105 @@ def to_url(where: str | URL | Mapping[str, str]) -> URL:
     )
 
 
+class Held:
+    """A connection lent by `Pool.acquire`: run statements on ``connection``, then `release` or `discard`."""
+
+    __slots__ = ("_fairy", "_info", "_pool", "connection", "idle_since")
+
+    def __init__(self, pool: Pool, fairy: Any) -> None:
+        self._pool = pool
+        self._fairy = fairy
+        self._info: dict[str, float] = fairy.info
+        self.connection: Any = fairy.driver_connection  # a psycopg.Connection, in autocommit
+        self.idle_since = time.monotonic()
+
+    def usable(self, now: float) -> bool:
+        """Whether the connection may be lent now (pinging it if it was idle past the health interval)."""
+        connection, info, idle = self.connection, self._info, now - self.idle_since
+        if connection.closed or connection.broken or now > info["expires"] or idle > info["max_idle"]:
+            return False
+        if idle > info["ping_after"]:
+            try:
+                connection.execute("SELECT 1")
+            except Exception:
+                return False
+        return True
+
+    def release(self) -> None:
+        """Give the connection back.
+
+        It stays held while fewer than the pool's idle bound are; it is closed if it broke or was left in
+        a transaction or mid-statement (e.g. interrupted).
+        """
+        pool, connection = self._pool, self.connection
+        if connection.broken or connection.closed or connection.pgconn.transaction_status:  # not IDLE
+            self.discard()
+            return
+        self.idle_since = time.monotonic()
+        with pool.lock:  # so that a thread about to wait in the queue sees it held, or it goes to the queue
+            keep = not pool.waiting and len(pool.held) < pool.size() and not pool.disposed
+            if keep:
+                pool.held.append(self)
+        if not keep:
+            self._fairy.close()  # back to the queue, where a waiting thread takes it
+
+    def discard(self) -> None:
+        """Close the connection for good (it broke, or it is past its lifetime)."""
+        self._fairy.invalidate()
+
+
+class Pool(QueuePool):
+    """SQLAlchemy's queue pool, plus the stack of held connections the driver borrows from directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: list[Held] = []
+        self.disposed = False
+        self.waiting = 0  # threads in the slow path: releases then go to the queue, where they wait
+        self.lock = threading.Lock()
+
+    def acquire(self) -> Held:
+        """A healthy connection: a held one if any, else one checked out of the pool (waiting for it)."""
+        candidate = self._pop()
+        if candidate is not None:
+            return candidate
+        with self.lock:
+            self.waiting += 1
+            candidate = self._pop()  # released meanwhile, before this thread counted as waiting?
+        try:
+            return candidate if candidate is not None else Held(self, self.connect())
+        finally:
+            with self.lock:
+                self.waiting -= 1
+
+    def _pop(self) -> Held | None:
+        held = self.held
+        while held:
+            try:
+                candidate = held.pop()
+            except IndexError:  # another thread took the last one
+                break
+            if candidate.usable(time.monotonic()):
+                return candidate
+            candidate.discard()
+        return None
+
+    def checkedin(self) -> int:  # noqa: D102 - held connections are idle ones
+        return int(super().checkedin()) + len(self.held)
+
+    def checkedout(self) -> int:  # noqa: D102
+        return int(super().checkedout()) - len(self.held)
+
+    def dispose(self) -> None:  # noqa: D102
+        self.disposed = True
+        while self.held:
+            try:
+                self.held.pop()._fairy.close()
+            except IndexError:
+                break
+        super().dispose()
+
+
 def create_engine(
     url: str | URL | Mapping[str, str],
     *,
@@ -98,6 +206,7 @@ def create_engine(
         max_overflow=-1 if unlimited else max(0, max_open_connections - pool_size),
         pool_timeout=float(parsed.query["connect_timeout"]),  # type: ignore[arg-type]
         pool_reset_on_return=None,  # autocommit: nothing to roll back
+        poolclass=Pool,
     )
 
     @event.listens_for(engine, "do_connect")
@@ -108,9 +217,11 @@ def create_engine(
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, record: Any) -> None:
-        record.info["expires"] = (
-            time.monotonic() + max_connection_lifetime + random.uniform(0, max_connection_lifetime_jitter)
-        )
+        forever = float("inf")
+        lifetime = max_connection_lifetime + random.uniform(0, max_connection_lifetime_jitter)
+        record.info["expires"] = time.monotonic() + lifetime if max_connection_lifetime else forever
+        record.info["max_idle"] = max_connection_idle_time or forever
+        record.info["ping_after"] = health_check_interval or forever
 
     @event.listens_for(engine, "checkin")
     def on_checkin(dbapi_connection: Any, record: Any) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "INSERT",
     "UPDATE",
     "compiled",
+    "list_sql",
     "list_statement",
     "parameters",
 ]
@@ -138,6 +139,31 @@ def list_statement(query: Query) -> sa.Select[Any]:
         .select_from(counted.outerjoin(sliced, sa.true()))
         .order_by(sliced.c.mesh.collate("C"), sliced.c.name.collate("C"))
     )
+
+
+_list_sql: dict[tuple[str, ...], str] = {}  # the SQL of each shape of listing, by its parameter names
+
+
+def list_sql(query: Query) -> tuple[str, dict[str, Any]]:
+    """The SQL text and parameters of `list_statement` (*query*), compiled once per shape of query."""
+    if query.keys is not None:  # a parameter per key: compiled each time
+        statement = _compile(list_statement(query))
+        return str(statement), {k: v for k, v in statement.params.items() if v is not None}
+    params: dict[str, Any] = {"type": query.type}
+    if query.mesh is not None:
+        params["mesh"] = query.mesh
+    if query.name_contains is not None:
+        params["name_like"] = like_contains(query.name_contains)
+    if query.labels:
+        params["labels"] = _json(query.labels)
+    if query.limit is not None:
+        params["limit"] = query.limit
+        params["offset"] = query.offset
+    shape = tuple(params)
+    text = _list_sql.get(shape)
+    if text is None:
+        text = _list_sql[shape] = compiled(list_statement(query))
+    return text, params
 
 
 def _json(labels: Any) -> str:

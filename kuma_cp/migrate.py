@@ -16,7 +16,7 @@ import logging
 import re
 import urllib.parse
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Final, NamedTuple
@@ -31,6 +31,7 @@ log = logging.getLogger("kuma-cp.postgres-migrate")
 
 TABLE: Final = "schema_migrations"
 _SALT: Final = 1486364155  # golang-migrate's advisoryLockIDSalt
+_CHECK_CLIENT_SINCE: Final = 140000  # server_version_num of PostgreSQL 14: client_connection_check_interval
 _FILE = re.compile(r"(?P<version>[0-9]+)_(?P<name>\w+)\.up\.sql")
 
 
@@ -75,13 +76,16 @@ _TOLERATED = (
 _DIRTY = "database schema_migrations row is dirty at version {db} (a migration is in progress or failed)"
 
 
-def migrate_up(engine: Engine, *, tolerate_newer: bool = False) -> tuple[int, bool]:
+def migrate_up(
+    engine: Engine, *, tolerate_newer: bool = False, migrations: Sequence[Migration] | None = None
+) -> tuple[int, bool]:
     """Applies every pending migration, each in its own transaction together with its version row.
 
     Args:
         engine: a SQLAlchemy engine on the database (``postgresql+psycopg://``).
         tolerate_newer: Kuma's ``store.postgres.tolerateNewerDBVersions``: a database migrated by a newer
             Kuma is left alone instead of refused.
+        migrations: the migrations, oldest first (default: Kuma's, `MIGRATIONS`); tests inject others.
 
     Returns:
         The database version afterwards, and whether it was already migrated (nothing was applied).
@@ -90,7 +94,7 @@ def migrate_up(engine: Engine, *, tolerate_newer: bool = False) -> tuple[int, bo
         MigrationError: the database is unreachable, dirty, at a version this Kuma does not know (newer,
             unless tolerated), or a migration failed (the database then stays at the version before it).
     """
-    migrations = MIGRATIONS
+    migrations = list(MIGRATIONS if migrations is None else migrations)
     newest = migrations[-1].version
     with _locked(engine, "error while executing up migration: ") as (conn, table):
         current = _version(conn, table)
@@ -165,13 +169,23 @@ def _locked(engine: Engine, context: str) -> Iterator[tuple[Connection, str]]:
 
     Yields the connection (no transaction in progress) and the quoted, schema-qualified table name.
     Database errors inside become `MigrationError` prefixed with ``context``.
+
+    The connection runs real transactions even on an autocommit engine (kuma-cp's own engines are), so
+    that a migration and its version row commit together; and, where the server can (PostgreSQL 14+),
+    the server checks every second that this client is still there, so that a ``migrate up`` killed
+    while it waits on a lock does not leave a session holding golang-migrate's lock behind it.
     """
     try:
         conn = engine.connect()
+        conn.execution_options(isolation_level="READ COMMITTED")
     except SQLAlchemyError as exc:
         raise MigrationError(f"cannot connect to DB: {_reason(exc, engine)}") from None
     locked: int | None = None
+    watched = False
     try:
+        if int(conn.execute(sa.text("SHOW server_version_num")).scalar_one()) >= _CHECK_CLIENT_SINCE:
+            conn.execute(sa.text("SET client_connection_check_interval = '1s'"))
+            watched = True
         database, schema = conn.execute(sa.text("SELECT current_database(), current_schema()")).one()
         if schema is None:
             raise MigrationError(f"{context}no schema is selected (check the search_path of the DB user)")
@@ -184,17 +198,19 @@ def _locked(engine: Engine, context: str) -> Iterator[tuple[Connection, str]]:
     except SQLAlchemyError as exc:
         raise MigrationError(context + _reason(exc, engine)) from None
     finally:
-        _release(conn, locked)
+        _release(conn, locked, watched)
 
 
-def _release(conn: Connection, locked: int | None) -> None:
-    """Unlocks and closes; a connection that cannot unlock is discarded, so the pool never keeps the lock."""
+def _release(conn: Connection, locked: int | None, watched: bool) -> None:
+    """Unlocks, resets and closes; a connection that cannot unlock is discarded, so no pool keeps the lock."""
     try:
         if conn.in_transaction():
             conn.rollback()
         if locked is not None:
             conn.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": locked})
-            conn.commit()
+        if watched:
+            conn.execute(sa.text("RESET client_connection_check_interval"))
+        conn.commit()
     except SQLAlchemyError:
         conn.invalidate()
     finally:

@@ -36,7 +36,7 @@ def encode(what: str, value: Mapping[str, Any]) -> str:
         raise Invalid(f"{what} is {len(text)} characters of JSON; at most {MAX_DOCUMENT}")
     if "\\u0000" in text and _NUL.search(text):
         raise Invalid(f"{what} contains the NUL character, which PostgreSQL cannot store")
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):  # ASCII text cannot hold one
         raise Invalid(f"{what} contains a lone surrogate, which is not valid UTF-8")
     return text
 

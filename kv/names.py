@@ -28,7 +28,7 @@ from typing import Any
 from kv.errors import Invalid, quote
 from kv.model import Catalog, Key, Scope
 
-__all__ = ["check_key", "check_labels", "check_owner", "utc"]
+__all__ = ["check_key", "check_labels", "check_name", "check_owner", "utc"]
 
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _TYPE = re.compile(r"[A-Z][A-Za-z0-9]*")
@@ -91,6 +91,11 @@ def check_key(catalog: Catalog, key: object) -> Key:
     return key
 
 
+def check_name(name: object) -> None:
+    """Check a record name (a lowercase RFC 1123 subdomain of at most 253 characters)."""
+    _check_subdomain("name", name, MAX_NAME)
+
+
 def check_owner(catalog: Catalog, owner: object) -> Key:
     """Check an owner key: a valid key whose name fits Kuma's ``owner_name`` column."""
     key = check_key(catalog, owner)
@@ -99,7 +104,26 @@ def check_owner(catalog: Catalog, owner: object) -> Key:
     return key
 
 
+_CHECKED_LIMIT = 4096  # label keys and values already found valid, remembered (then forgotten at once)
+_valid_label_keys: set[str] = set()
+_valid_label_values: set[str] = set()
+
+
+def _remember(valid: set[str], value: str) -> None:
+    if len(valid) >= _CHECKED_LIMIT:
+        valid.clear()
+    valid.add(value)
+
+
 def _check_label_key(key: object) -> None:
+    if type(key) is str and key in _valid_label_keys:
+        return
+    _check_new_label_key(key)
+    if type(key) is str:
+        _remember(_valid_label_keys, key)
+
+
+def _check_new_label_key(key: object) -> None:
     if not isinstance(key, str):
         raise Invalid(f"label keys must be strings, not {type(key).__name__}")
     prefix, slash, name = key.rpartition("/")
@@ -121,8 +145,11 @@ def check_labels(catalog: Catalog, labels: Mapping[Any, Any]) -> dict[str, str]:
         if key in catalog.free_label_keys:
             if len(value) > MAX_FREE_LABEL_VALUE or "\x00" in value:
                 raise Invalid(f"label {quote(key)}: at most {MAX_FREE_LABEL_VALUE} characters, no NUL")
-        elif value and (len(value) > MAX_LABEL_NAME or not _LABEL_NAME.fullmatch(value)):
-            raise Invalid(f"label {quote(key)} value {quote(value[:70])} is not valid: {_LABEL_RULE}")
+        elif type(value) is not str or value not in _valid_label_values:
+            if value and (len(value) > MAX_LABEL_NAME or not _LABEL_NAME.fullmatch(value)):
+                raise Invalid(f"label {quote(key)} value {quote(value[:70])} is not valid: {_LABEL_RULE}")
+            if type(value) is str:
+                _remember(_valid_label_values, value)
         checked[key] = value
     return checked
 

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
+
 from kv import codec, names
 from kv.driver import Driver, Query, Row
 from kv.errors import AlreadyExists, Conflict, Invalid, quote
@@ -24,23 +26,33 @@ __all__ = ["Store"]
 
 _OFFSET = re.compile(r"[+-]?[0-9]+")
 MAX_OFFSET = 2**31 - 1
+MAX_SCOPES_CHECKED = 4096
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_new = object.__new__
+_set = object.__setattr__
+_RECORD_FIELDS = ("key", "spec", "status", "labels", "creation_time", "modification_time", "owner", "version")
+if tuple(f.name for f in attrs.fields(Record)) != _RECORD_FIELDS:  # pragma: no cover - a guard for _record
+    raise ImportError("kv.store._record no longer sets every field of kv.Record")
+
+
 def _record(row: Row) -> Record:
-    return Record(
-        key=row.key,
-        spec=codec.decode(row.spec),
-        status=codec.decode(row.status),
-        labels=dict(row.labels),
-        creation_time=row.creation_time,
-        modification_time=row.modification_time,
-        owner=row.owner,
-        version=row.version,
-    )
+    """A fresh `Record` of a row: spec and status decoded, labels copied (the row is never shared)."""
+    # What Record(...) does, minus its converters' second copy of the freshly decoded dicts.
+    record: Record = _new(Record)
+    _set(record, "key", row.key)
+    _set(record, "spec", codec.decode(row.spec))
+    _set(record, "status", {} if row.status == "{}" else codec.decode(row.status))
+    _set(record, "labels", dict(row.labels))
+    _set(record, "creation_time", row.creation_time)
+    _set(record, "modification_time", row.modification_time)
+    _set(record, "owner", row.owner)
+    _set(record, "version", row.version)
+    return record
 
 
 def parse_offset(token: str | None) -> int:
@@ -76,6 +88,17 @@ class Store:
         self.driver = driver
         self.catalog = catalog or Catalog()
         self._clock = clock
+        self._scopes_checked: set[tuple[str, str]] = set()  # (type, mesh) pairs found valid
+
+    def _key(self, key: object) -> Key:
+        """`names.check_key`, remembering valid (type, mesh) pairs so that only the name is checked again."""
+        if type(key) is Key and (key.type, key.mesh) in self._scopes_checked:
+            names.check_name(key.name)
+            return key
+        checked = names.check_key(self.catalog, key)
+        if type(key) is Key and len(self._scopes_checked) < MAX_SCOPES_CHECKED:
+            self._scopes_checked.add((key.type, key.mesh))
+        return checked
 
     def _content(
         self, record: Record, labels: Mapping[str, str] | None
@@ -83,7 +106,7 @@ class Store:
         if not isinstance(record, Record):
             raise Invalid(f"expected a kv.Record, not {type(record).__name__}")
         return (
-            names.check_key(self.catalog, record.key),
+            self._key(record.key),
             codec.encode("spec", record.spec),
             codec.encode("status", record.status),
             names.check_labels(self.catalog, record.labels if labels is None else labels),
@@ -161,7 +184,7 @@ class Store:
             NotFound: there is no such record (a wrong mesh included).
             Conflict: *version* is given and the record is at another one; nothing was deleted.
         """
-        self.driver.delete(names.check_key(self.catalog, Key(type, mesh, name)), expected=version)
+        self.driver.delete(self._key(Key(type, mesh, name)), expected=version)
 
     def get(
         self,
@@ -178,7 +201,7 @@ class Store:
             NotFound: there is no such record.
             Conflict: *version* is given and the record is at another one.
         """
-        key = names.check_key(self.catalog, Key(type, mesh, name))
+        key = self._key(Key(type, mesh, name))
         row = self.driver.get(key, consistent=consistent)
         if version is not None and row.version != version:
             raise Conflict.of(key)

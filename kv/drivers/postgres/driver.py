@@ -52,8 +52,11 @@ __all__ = [
 MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
 
 
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)  # the columns are timestamp without time zone
+_labels_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _naive_utc(value: datetime) -> datetime:  # the columns are timestamp without time zone
+    return value.replace(tzinfo=None) if value.tzinfo is UTC else value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _row(r: Sequence[Any]) -> Row:  # a tuple of COLUMNS
@@ -153,7 +156,7 @@ class PostgresDriver:
             **_pk(row.key),
             "spec": row.spec,
             "status": row.status,
-            "labels": json.dumps(row.labels, separators=(",", ":")),
+            "labels": _labels_json(row.labels) if row.labels else "{}",
             "ctime": _naive_utc(row.creation_time),
             "owner_name": None if owner is None else owner.name,
             "owner_mesh": None if owner is None else owner.mesh,
@@ -180,7 +183,7 @@ class PostgresDriver:
             "expected": int(expected),
             "spec": spec,
             "status": status,
-            "labels": json.dumps(labels, separators=(",", ":")),
+            "labels": _labels_json(labels) if labels else "{}",
             "mtime": _naive_utc(modification_time),
         }
         with translate_errors(key):

@@ -60,7 +60,7 @@ class Operation:
             that version (for an update, ``value_in["prev"]``).
         invoke, complete: when it was called and when it returned (infinity: pending or unknown).
         outcome, error: how it ended; the exception's class name when it raised.
-        version_out, value_out: the version and spec read or written.
+        version_out, value_out, born: the version and spec read or written; the record's creation time.
     """
 
     id: int
@@ -76,6 +76,7 @@ class Operation:
     error: str = ""
     version_out: str | None = None
     value_out: Mapping[str, Any] | None = None
+    born: str | None = None
 
     @property
     def wrote(self) -> str | None:
@@ -197,6 +198,7 @@ class Recorder:
             raise
         if isinstance(result, Record):
             self.history.ok(op, version=result.version, value=result.spec)
+            op.born = str(result.creation_time)
         else:
             self.history.ok(op)
         return result

@@ -1,12 +1,10 @@
 """Checkers for recorded histories (`kv.testing.history`), per key, on values ``{"w": id, "prev": id}``.
 
 `check_chain` (Gibbons-Korach, near-linear): the writes that took effect form chains (a create starts
-one, an update names the write it replaced, a conditional delete ends it) with no fork; ordered by real
-time, they admit linearization points for every write and for every read (between the write it returned
-and the next). Unknown-outcome writes count if observed. A version reused after delete + re-create
-(Kuma's "1", "2", …) lets a stale update apply to the new record: linked to what it replaced, noted (ABA).
-Limits: deletes must be conditional; and where ABA meets unknown-outcome creates or deletes, the greedy
-linking may report a false anomaly (never seen without injected faults): confirm with the exact search.
+one, an update names the write it replaced, a conditional delete ends it) with no fork, which, ordered by
+real time, admit linearization points for every write and read. Unknown-outcome writes count if observed.
+Versions reused after delete + re-create (as Kuma's) let a stale update apply to the new record: noted,
+as ABA. Limit: ABA meeting unknown-outcome creates or deletes may be misread; use the exact search then.
 
 `check_linearizable` (Wing & Gong, memoised as Lowe's): tries every order of ≤ ~14 operations of a key
 against a sequential kv record (create of an existing record: AlreadyExists; update at another version
@@ -97,10 +95,10 @@ class _ChainCheck:
         return done
 
     def link(self, effective: set[str]) -> dict[str, list[Operation]]:
-        """Each effective write's successor: the update or delete naming it, else (ABA) by rank; flag forks.
+        """Each effective write's successor: the update or delete naming it, but for ABA; flag forks.
 
-        Per version, the writes at that version and the operations that held it alternate in time (one
-        incarnation after another); so where two operations name the same write, they are paired by rank.
+        ABA: where several name one write, an update replaced the write at its version in the record it
+        returned (same creation time); deletes and the free writes at that version are paired in time order.
         """
         successors: dict[str, list[Operation]] = {}
         holding: dict[str | None, list[Operation]] = {}
@@ -117,22 +115,23 @@ class _ChainCheck:
             else:
                 holding.setdefault(op.version_in, []).append(op)
         for version, claims in holding.items():
+            at = [w for w in effective if self.version.get(w) == version]
+            born = {self.writes[w].born: w for w in at if self.writes[w].born}  # an update's record is known
+            exact = {claim.id: born[claim.born] for claim in claims if claim.born in born}
             named: dict[str, list[Operation]] = {}
             for claim in claims:
-                named.setdefault(claim.held or "", []).append(claim)
-            at = sorted(
-                (w for w in effective if self.version.get(w) == version), key=lambda w: self.writes[w].invoke
-            )
+                named.setdefault(exact.get(claim.id, claim.held or ""), []).append(claim)
             if all(len(named_) == 1 for named_ in named.values()) or len(claims) > len(at):
                 successors.update(named)
-            else:  # a version reused after a re-create: some held a version of an older incarnation
-                for w, claim in zip(at, sorted(claims, key=lambda op: op.invoke), strict=False):
-                    successors[w] = [claim]
-                    if claim.held != w:
-                        self.notes.append(
-                            f"{self.key}: ABA: #{claim.id} held v{version} of {claim.held}, replaced {w}"
-                        )
+                continue
+            rest = [claim for claim in claims if claim.id not in exact]  # deletes: by rank in time
+            successors.update({w: [c for c in claims if exact.get(c.id) == w] for w in set(exact.values())})
+            free = sorted((w for w in at if w not in successors), key=lambda w: _when(self.writes[w]))
+            successors.update({w: [claim] for w, claim in zip(free, sorted(rest, key=_when), strict=False)})
         for held, claims in successors.items():
+            self.notes.extend(
+                f"{self.key}: ABA: #{c.id} held {c.held}, replaced {held}" for c in claims if c.held != held
+            )
             if len(claims) > 1:
                 message = " and ".join(f"#{op.id}" for op in claims) + f" both replaced {held}"
                 self.flag("fork (lost update)", message, self.writes[held], *claims)
@@ -167,8 +166,7 @@ class _ChainCheck:
             left -= free
         if left:
             return self.flag("overlapping records", "no order fits real time", *(chains[i][0] for i in left))
-        first: list[Violation] = []
-        chosen: tuple[int, ...] = ()
+        first, chosen = list[Violation](), tuple[int, ...]()
         for n, permutation in enumerate(_extensions(len(chains), before)):
             found: list[Violation] = []
             self.feasible([op for i in permutation for op in chains[i]], found)
@@ -222,6 +220,10 @@ class _ChainCheck:
                 creates = [end for _, end in gaps if end is not None and end.complete < read.invoke]
                 message = "returned NotFound after the create completed, with no delete in between (lost ack)"
                 self.flag("stale NotFound", message, read, *creates[-1:])
+
+
+def _when(op: Operation) -> float:
+    return op.invoke if op.complete == float("inf") else op.complete
 
 
 def _extensions(n: int, edges: set[tuple[int, int]], done: tuple[int, ...] = ()) -> Iterator[tuple[int, ...]]:

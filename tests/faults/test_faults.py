@@ -97,6 +97,7 @@ def run(
         load.stop(bound + 5)
         healed = time.monotonic()
         assert observers.event_flows(healed + RECOVERY_S) is not None, "events do not flow after the load"
+        assert observers.leading_again(0, healed + RECOVERY_S) is not None, "not the leader after the load"
         observers.close()
         assert not load.unexpected, load.unexpected[:10]
         load.check_durable(rows_in(server))
@@ -143,8 +144,8 @@ def _cycle(observers: Observers, fault: Fault) -> dict[str, float | None]:
         assert observers.resyncs_after(started), "the bus sent no Resync"
         assert observers.direct.dropped > dropped, "the kv subscription was not told of the loss"
         cycle.update(stepped_down_s=_since(stepped, started), leader_s=_since(leading, healed))
-    else:
-        assert observers.leading_again(0, deadline) is not None
+    else:  # not required: a leader starved of connections may step down
+        cycle["stepped_down_s"] = _since(observers.stepped_down_after(started), started)
     return cycle
 
 
@@ -177,7 +178,7 @@ def test_a_network_that_blackholes_every_packet(pg_server, proxy, caplog) -> Non
     server: PgServer = pg_server()
     cut: Proxy = proxy(server)
     # A call that waited for the network to come back would take the whole outage: longer than allowed.
-    bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1.0  # a read: its statement, then a new connection
+    bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 2.0  # a read: its statement, then a new connection
     fault = Fault(cut.blackhole, cut.restore, lasts=bound + 2.0)
     run(server, store_url(server, cut.port), fault, caplog, bound=bound)
 
@@ -186,7 +187,7 @@ def test_a_network_that_forgets_every_open_connection(pg_server, proxy, caplog) 
     """As a failover or a lost NAT entry: connections open during the outage stay dead, without a reset."""
     server: PgServer = pg_server()
     cut: Proxy = proxy(server)
-    bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1.0
+    bound = CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 2.0
     fault = Fault(cut.blackhole, lambda: cut.restore(resume=False), lasts=1.0)
     run(server, store_url(server, cut.port), fault, caplog, bound=bound)
 

@@ -106,14 +106,24 @@ def like_contains(text: str) -> str:
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
+def _columns(table: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+    """`COLUMNS` of *table* (``resources`` or an alias of it)."""
+    c = table.c
+    plain = [c[name] for name in ("name", "mesh", "type", "version", "spec", "creation_time")]
+    plain += [c[name] for name in ("modification_time", "owner_name", "owner_mesh", "owner_type")]
+    return [*plain, sa.cast(c.labels, sa.Text).label("labels"), sa.cast(c.status, sa.Text).label("status")]
+
+
 def list_statement(query: Query) -> sa.Select[Any]:
     """The statement the driver runs for *query* (keys pushed down as a ``(mesh, name) IN`` list).
 
-    Without a limit it selects every match ordered by (mesh, name); with one, a single statement counts
-    all matches and returns the requested slice, in the same snapshot (the count in every row, or in one
-    row of NULLs when the slice is empty).
+    Without a limit it selects every match ordered by (mesh, name). With one, a single statement (one
+    snapshot) counts all matches and returns the requested slice: the total in every row, or in one row
+    of NULLs when the slice is empty. The slice is chosen on keys alone, which the primary key index
+    holds (an index-only scan, no wide rows sorted), and only its rows are then read whole.
     """
-    where: list[sa.ColumnElement[bool]] = [_t.type == _bp("type", query.type)]
+    type_: sa.BindParameter[str] = _bp("type", query.type)
+    where: list[sa.ColumnElement[bool]] = [_t.type == type_]
     if query.mesh is not None:
         where.append(_t.mesh == _bp("mesh", query.mesh))
     if query.name_contains is not None:
@@ -127,17 +137,19 @@ def list_statement(query: Query) -> sa.Select[Any]:
         return sa.select(*COLUMNS).where(*where).order_by(*ORDER)
     counted = sa.select(sa.func.count().label("total")).where(*where).subquery("counted")
     page = (
-        sa.select(*COLUMNS)
+        sa.select(_t.name, _t.mesh)
         .where(*where)
         .order_by(*ORDER)
         .limit(_bp("limit", query.limit, type_=sa.Integer))
         .offset(_bp("offset", query.offset, type_=sa.Integer))
+        .lateral("page")
     )
-    sliced = page.lateral("page")
+    row = resources.alias("r")
+    same_key = sa.and_(row.c.name == page.c.name, row.c.mesh == page.c.mesh, row.c.type == type_)
     return (
-        sa.select(counted.c.total, sliced)
-        .select_from(counted.outerjoin(sliced, sa.true()))
-        .order_by(sliced.c.mesh.collate("C"), sliced.c.name.collate("C"))
+        sa.select(counted.c.total, *_columns(row))
+        .select_from(counted.outerjoin(page, sa.true()).outerjoin(row, same_key))
+        .order_by(page.c.mesh.collate("C"), page.c.name.collate("C"))
     )
 
 

@@ -162,8 +162,7 @@ class PostgresDriver:
             "owner_mesh": None if owner is None else owner.mesh,
             "owner_type": None if owner is None else owner.type,
         }
-        with translate_errors(row.key, owner=owner):
-            stored = self._run(_INSERT, params, _one)
+        stored = self._run(_INSERT, params, _one, key=row.key, owner=owner)
         return _row(stored)
 
     def update(  # noqa: D102
@@ -186,33 +185,28 @@ class PostgresDriver:
             "labels": _labels_json(labels) if labels else "{}",
             "mtime": _naive_utc(modification_time),
         }
-        with translate_errors(key):
-            stored = self._run(_UPDATE, params, _one)
+        stored = self._run(_UPDATE, params, _one, key=key)
         if stored is None:
             raise Conflict.of(key)
         return _row(stored)
 
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         if expected is None:
-            with translate_errors(key):
-                deleted = self._run(_DELETE, _pk(key), _count)
+            deleted = self._run(_DELETE, _pk(key), _count, key=key)
         elif not expected.isdigit() or int(expected) >= 2**31:
             deleted = 0
         else:
-            with translate_errors(key):
-                params = {**_pk(key), "expected": int(expected)}
-                deleted = self._run(_DELETE_AT_VERSION, params, _count)
+            params = {**_pk(key), "expected": int(expected)}
+            deleted = self._run(_DELETE_AT_VERSION, params, _count, key=key)
         if deleted:
             return
-        if expected is not None:  # nothing deleted: a stale version, or nothing there at all?
-            with translate_errors(key):
-                if self._run(_GET, _pk(key), _one, read=True, consistent=True):
-                    raise Conflict.of(key)
+        # Nothing deleted: with a version, was it stale, or was nothing there at all?
+        if expected is not None and self._run(_GET, _pk(key), _one, read=True, consistent=True, key=key):
+            raise Conflict.of(key)
         raise NotFound.of(key)
 
     def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
-        with translate_errors(key):
-            found = self._run(_GET, _pk(key), _one, read=True, consistent=consistent)
+        found = self._run(_GET, _pk(key), _one, read=True, consistent=consistent, key=key)
         if found is None:
             raise NotFound.of(key)
         return _row(found)
@@ -223,14 +217,12 @@ class PostgresDriver:
             return [], 0
         if keys is not None and len(keys) > MAX_PUSHED_KEYS:  # filter in Python, slice after
             sql, params = list_sql(evolve(query, keys=None, offset=0, limit=None))
-            with translate_errors():
-                found = self._run(sql, params, _all, read=True)
+            found = self._run(sql, params, _all, read=True)
             rows = [_row(r) for r in found if (r[1], r[0]) in keys]
             end = None if query.limit is None else query.offset + query.limit
             return rows[query.offset : end], len(rows)
         sql, params = list_sql(query)
-        with translate_errors():
-            found = self._run(sql, params, _all, read=True)
+        found = self._run(sql, params, _all, read=True)
         if query.limit is None:
             return list(map(_row, found)), len(found)
         total = found[0][0] if found else 0

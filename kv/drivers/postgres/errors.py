@@ -17,7 +17,7 @@ import sqlalchemy.exc as sa_exc
 from kv.errors import AlreadyExists, Invalid, KVError, NotFound, Unavailable
 from kv.model import Key
 
-__all__ = ["translate_errors"]
+__all__ = ["DATABASE_ERRORS", "translate", "translate_errors"]
 
 
 def _reason(exc: BaseException) -> str:
@@ -40,10 +40,11 @@ def translate_errors(key: Key | None = None, *, owner: Key | None = None) -> Ite
         yield
     except KVError:
         raise
-    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
-        raise _translated(exc, key, owner) from exc
+    except DATABASE_ERRORS as exc:
+        raise translate(exc, key, owner) from exc
 
 
+DATABASE_ERRORS = (sa_exc.SQLAlchemyError, psycopg.Error)
 _INVALID = (psycopg.IntegrityError, psycopg.DataError, sa_exc.IntegrityError, sa_exc.DataError)
 _UNAVAILABLE = (
     psycopg.OperationalError,
@@ -55,7 +56,8 @@ _UNAVAILABLE = (
 )
 
 
-def _translated(exc: Exception, key: Key | None, owner: Key | None) -> KVError:
+def translate(exc: Exception, key: Key | None = None, owner: Key | None = None) -> KVError:
+    """The kv error for one of `DATABASE_ERRORS` (raise it ``from exc``), as `translate_errors` does."""
     orig = getattr(exc, "orig", None) or exc
     if isinstance(orig, psycopg.errors.UniqueViolation) and key is not None:
         return AlreadyExists.of(key)

@@ -19,6 +19,9 @@ import psycopg
 import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Engine
 
+from kv.drivers.postgres.errors import DATABASE_ERRORS, translate
+from kv.model import Key
+
 __all__ = ["Runner"]
 
 T = TypeVar("T")
@@ -52,12 +55,22 @@ class Runner:
         *,
         read: bool = False,
         consistent: bool = False,
+        key: Key | None = None,
+        owner: Key | None = None,
     ) -> T:
         """``result(cursor)`` after running *sql*.
 
         A read outside a transaction is retried once if the connection it got had died. Writes are never
-        retried: they may have been applied.
+        retried: they may have been applied. Database errors are raised translated (about *key*, *owner*).
         """
+        try:
+            return self._run(sql, params, result, read, consistent)
+        except DATABASE_ERRORS as exc:
+            raise translate(exc, key, owner) from exc
+
+    def _run(
+        self, sql: str, params: Mapping[str, Any], result: Callable[[Any], T], read: bool, consistent: bool
+    ) -> T:
         tx = self._tx.get()
         if tx is not None:
             return result(tx(sql, params))

@@ -131,17 +131,21 @@ class MemoryDriver:
         return stored
 
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
+        ident = (key.mesh, key.name)
         with self._lock:
-            row = self._find(key)
-            if row is None:
+            table = self._tables.get(key.type)
+            row = None if table is None else table.rows.get(ident)
+            if table is None or row is None:
                 raise NotFound.of(key)
             if expected is not None and row.version != expected:
                 raise Conflict.of(key)
-            if row.owner is not None:
-                self._children.get(row.owner, set()).discard(key)
-            if key not in self._children:  # owns nothing: the common case, no walk
-                self._tables[key.type].remove((key.mesh, key.name))
-                self._emit(Op.DELETE, key)
+            if row.owner is not None and (siblings := self._children.get(row.owner)):
+                siblings.discard(key)
+            if key not in self._children:  # owns nothing: the common case, no walk (inlined: hot path)
+                del table.rows[ident]
+                del table.order[bisect.bisect_left(table.order, ident)]
+                if self._listeners:
+                    self._emit(Op.DELETE, key)
                 return
             doomed = [key]
             while doomed:  # depth-first over the ownership tree; it has no cycles (owners exist first)

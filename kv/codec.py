@@ -26,6 +26,8 @@ _decode = json.JSONDecoder().decode
 
 def encode(what: str, value: Mapping[str, Any]) -> str:
     """Encode a JSON object; raise `Invalid` naming *what* ("spec", "status") if it cannot be stored."""
+    if type(value) is dict and not value:  # the usual empty status
+        return "{}"
     if not isinstance(value, Mapping):
         raise Invalid(f"{what} must be a JSON object (a mapping), not {type(value).__name__}")
     try:

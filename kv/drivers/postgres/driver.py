@@ -4,6 +4,9 @@ Every operation is one statement on an autocommit connection (no BEGIN/COMMIT ro
 an INSERT ... RETURNING, update a compare-and-set ``UPDATE ... WHERE version = :held RETURNING`` with no
 read before it, a page of a listing one statement that counts and slices in the same snapshot. Owner
 cascade is the table's ``ON DELETE CASCADE`` foreign key. Versions are Kuma's integers, as strings.
+
+SQLAlchemy builds the statements (`kv.drivers.postgres.sql`), compiled once; each call sends the compiled
+text on a pooled psycopg connection (`kv.drivers.postgres.run`) and decodes the tuple it gets back.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=50, stateful_step_count=20, deadline=None)
 # By hand (scripts/soak): ten times CI's examples, longer state-machine runs.
-settings.register_profile("soak", parent=settings.get_profile("ci"), max_examples=2000, stateful_step_count=50)
+settings.register_profile(
+    "soak", parent=settings.get_profile("ci"), max_examples=2000, stateful_step_count=50
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 GENERIC = Types()

@@ -50,7 +50,12 @@ class _Table:
 
 
 class MemoryDriver:
-    """Records in process memory. Versions are "1", "2", … per record; thread-safe."""
+    """Records in process memory; thread-safe.
+
+    Versions come from one counter for the whole store ("1", "2", …), like Kubernetes' resourceVersion,
+    so a version is never reused, not even by a record deleted and created again: a holder of the old
+    record's version cannot update the new one (no ABA).
+    """
 
     name = "memory"
 
@@ -58,6 +63,7 @@ class MemoryDriver:
         self._lock = threading.Lock()
         self._tables: dict[str, _Table] = {}
         self._children: dict[Key, set[Key]] = {}
+        self._revision = 0  # the last version handed out, under the lock
         self._listeners: list[Listener] = []
 
     @classmethod
@@ -81,16 +87,6 @@ class MemoryDriver:
 
     def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
         key = row.key
-        stored = Row(  # not attrs.evolve: twice as fast, and this is the hot path
-            key=key,
-            spec=row.spec,
-            status=row.status,
-            labels=row.labels,
-            creation_time=row.creation_time,
-            modification_time=row.modification_time,
-            owner=row.owner,
-            version="1",
-        )
         with self._lock:
             if self._find(key) is not None:
                 raise AlreadyExists.of(key)
@@ -98,6 +94,17 @@ class MemoryDriver:
                 if self._find(row.owner) is None:
                     raise NotFound.of(row.owner)
                 self._children.setdefault(row.owner, set()).add(key)
+            self._revision += 1
+            stored = Row(  # not attrs.evolve: twice as fast, and this is the hot path
+                key=key,
+                spec=row.spec,
+                status=row.status,
+                labels=row.labels,
+                creation_time=row.creation_time,
+                modification_time=row.modification_time,
+                owner=row.owner,
+                version=str(self._revision),
+            )
             self._tables.setdefault(key.type, _Table()).add((key.mesh, key.name), stored)
             self._emit(Op.CREATE, key)
         return stored
@@ -116,6 +123,7 @@ class MemoryDriver:
             current = self._find(key)
             if current is None or current.version != expected:
                 raise Conflict.of(key)
+            self._revision += 1
             stored = Row(
                 key=key,
                 spec=spec,
@@ -124,7 +132,7 @@ class MemoryDriver:
                 creation_time=current.creation_time,
                 modification_time=modification_time,
                 owner=current.owner,
-                version=str(int(current.version) + 1),
+                version=str(self._revision),
             )
             self._tables[key.type].rows[key.mesh, key.name] = stored
             self._emit(Op.UPDATE, key)

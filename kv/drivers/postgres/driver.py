@@ -12,10 +12,11 @@ text on a pooled psycopg connection (`kv.drivers.postgres.run`) and decodes the 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from attrs import evolve
@@ -62,6 +63,32 @@ def _naive_utc(value: datetime) -> datetime:  # the columns are timestamp withou
     return value.replace(tzinfo=None) if value.tzinfo is UTC else value.astimezone(UTC).replace(tzinfo=None)
 
 
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+_HELD_VERSION = re.compile(r"(\d{1,10})-([0-9a-f]{1,15})")
+
+
+def version_of(version: int, ctime: datetime) -> str:
+    """The opaque version of a row: Kuma's integer, then the creation time in hex microseconds.
+
+    Kuma's ``version`` column starts again at 0 when a record is deleted and created again, so a writer
+    holding a version of the old record could update the new one (ABA). The creation time tells the two
+    apart, and the compare-and-set checks both: versions are never reused for a key.
+    """
+    return f"{version}-{(ctime - _EPOCH) // _MICROSECOND:x}"
+
+
+def _held(expected: str) -> tuple[int, datetime] | None:
+    """The (version, creation time) a writer holds, or None if no row of this table could have it."""
+    match = _HELD_VERSION.fullmatch(expected)
+    if match is None or int(match[1]) >= 2**31:
+        return None
+    try:
+        return int(match[1]), _EPOCH + int(match[2], 16) * _MICROSECOND
+    except OverflowError:
+        return None
+
+
 def _row(r: Sequence[Any]) -> Row:  # a tuple of COLUMNS
     (name, mesh, type_, version, spec, ctime, mtime, owner_name, owner_mesh, owner_type, labels, status) = r
     return Row(
@@ -72,7 +99,7 @@ def _row(r: Sequence[Any]) -> Row:  # a tuple of COLUMNS
         creation_time=ctime.replace(tzinfo=UTC),
         modification_time=mtime.replace(tzinfo=UTC),
         owner=None if owner_name is None else Key(owner_type, owner_mesh, owner_name),
-        version=str(version),
+        version=version_of(version, ctime),
     )
 
 
@@ -178,11 +205,12 @@ class PostgresDriver:
         modification_time: datetime,
         expected: str,
     ) -> Row:
-        if not expected.isdigit() or int(expected) >= 2**31:
+        if (held := _held(expected)) is None:
             raise Conflict.of(key)  # not a version this table could hold
         params = {
             **_pk(key),
-            "expected": int(expected),
+            "expected": held[0],
+            "expected_ctime": held[1],
             "spec": spec,
             "status": status,
             "labels": _labels_json(labels) if labels else "{}",
@@ -196,10 +224,10 @@ class PostgresDriver:
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         if expected is None:
             deleted = self._run(_DELETE, _pk(key), _count, key=key)
-        elif not expected.isdigit() or int(expected) >= 2**31:
+        elif (held := _held(expected)) is None:
             deleted = 0
         else:
-            params = {**_pk(key), "expected": int(expected)}
+            params = {**_pk(key), "expected": held[0], "expected_ctime": held[1]}
             deleted = self._run(_DELETE_AT_VERSION, params, _count, key=key)
         if deleted:
             return

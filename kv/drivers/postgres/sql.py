@@ -36,6 +36,9 @@ __all__ = [
 _t = resources.c
 _bp = sa.bindparam
 _PK = (_t.name == _bp("k_name"), _t.mesh == _bp("k_mesh"), _t.type == _bp("k_type"))
+# The version a writer holds is Kuma's integer *and* the record's creation time (see driver.version_of): a
+# record deleted and created again starts at version 0 again, and the time tells the two apart (no ABA).
+_HELD = (_t.version == _bp("expected"), _t.creation_time == _bp("expected_ctime"))
 _JSONB_TEXT = {
     "labels": sa.cast(_bp("labels", type_=sa.Text), JSONB),
     "status": sa.cast(_bp("status", type_=sa.Text), JSONB),
@@ -59,7 +62,7 @@ INSERT = (
 )
 UPDATE = (
     sa.update(resources)
-    .where(*_PK, _t.version == _bp("expected"))
+    .where(*_PK, *_HELD)
     .values(
         version=_t.version + sa.literal_column("1", sa.Integer),
         spec=_bp("spec"),
@@ -69,7 +72,7 @@ UPDATE = (
     .returning(*COLUMNS)
 )
 DELETE = sa.delete(resources).where(*_PK)
-DELETE_AT_VERSION = sa.delete(resources).where(*_PK, _t.version == _bp("expected"))
+DELETE_AT_VERSION = sa.delete(resources).where(*_PK, *_HELD)
 GET = sa.select(*COLUMNS).where(*_PK)
 ORDER = (_t.mesh.collate("C"), _t.name.collate("C"))  # byte-wise, whatever the database's collation
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]

@@ -240,6 +240,8 @@ class Store:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 0:
             raise Invalid(f"page size must be a non-negative integer, got {page_size!r}")
         start = parse_offset(offset)
+        if name_contains and "\0" in name_contains:  # no name holds NUL, and PostgreSQL refuses it in text
+            return Page((), 0, "")
         rows, total = self.driver.list(
             Query(
                 type=type,

@@ -239,7 +239,7 @@ def name_filter_is_literal(store: Store, types: Types) -> None:
     for name in ("ab", "a-b", "a.b", "xyz"):
         item(store, types, name)
     assert [r.key.name for r in store.list(types.item, name_contains=".").items] == ["a.b"]
-    for pattern in ("%", "_", "a%b", "a_b", "\\", "[a]", "*"):
+    for pattern in ("%", "_", "a%b", "a_b", "\\", "[a]", "*", "a\0", "\0"):  # NUL: no name holds one
         assert store.list(types.item, name_contains=pattern).total == 0, pattern
     assert store.list(types.item, name_contains="").total == 4
 

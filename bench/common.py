@@ -136,8 +136,10 @@ def ratio(ours: Sequence[Sample], base: Sequence[Sample]) -> dict[str, float]:
     return spread(b.ops_per_s / o.ops_per_s for o, b in zip(ours, base, strict=True))
 
 
-def fmt(figure: dict[str, float], digits: int = 0) -> str:
-    """``median [min, max]``."""
+def fmt(figure: dict[str, float], digits: int | None = None) -> str:
+    """``median [min, max]``; by default with more decimals for small figures (2 ops/s is 1.87 ops/s)."""
+    if digits is None:
+        digits = 2 if figure["median"] < 10 else 1 if figure["median"] < 100 else 0
     return f"{figure['median']:,.{digits}f} [{figure['min']:,.{digits}f}, {figure['max']:,.{digits}f}]"
 
 

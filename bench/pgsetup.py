@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 
 from bench.common import LABELS, ROOT, dataplane_spec
 from kv.driver import Query
-from kv.drivers.postgres.sql import DELETE, GET, INSERT, UPDATE, compiled, list_statement, parameters
+from kv.drivers.postgres.sql import DELETE, GET, INSERT, UPDATE, compiled
+from kv.drivers.postgres.sql import list_sql as sql_list
 
 __all__ = ["SQL", "bulk_load", "delete_mesh", "list_sql", "server"]
 
@@ -34,8 +35,7 @@ SQL = {
 
 def list_sql(type_name: str, *, mesh: str | None = None, limit: int | None = None, offset: int = 0) -> Any:
     """The text and parameters of the listing statement the driver runs for this query."""
-    statement = list_statement(Query(type=type_name, mesh=mesh, limit=limit, offset=offset))
-    return compiled(statement), parameters(statement)
+    return sql_list(Query(type=type_name, mesh=mesh, limit=limit, offset=offset))
 
 
 def _with_db(dsn: str, dbname: str) -> str:

@@ -219,6 +219,7 @@ class RawSide:
                         "k_mesh": mesh,
                         "k_type": TYPE,
                         "expected": record["version"],
+                        "expected_ctime": record["creation_time"],  # kv's CAS: version and creation time
                         "spec": _json(spec),
                         "status": _json(record["status"]),
                         "labels": _json(record["labels"]),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 import kv
+from kv.drivers.postgres.driver import version_of
 from kv.testing import Types
 
 if TYPE_CHECKING:
@@ -178,9 +179,11 @@ class Load:
 def rows_in(server: PgServer) -> dict[str, tuple[str, dict[str, Any]]]:
     """The load's records in the server's database (name: version, spec), read on a fresh connection."""
     return {
-        name: (str(version), json.loads(spec))
-        for name, version, spec in server.sql(
-            "SELECT name, version, spec FROM resources WHERE type = %s AND mesh = %s", TYPES.item, MESH
+        name: (version_of(version, ctime), json.loads(spec))
+        for name, version, ctime, spec in server.sql(
+            "SELECT name, version, creation_time, spec FROM resources WHERE type = %s AND mesh = %s",
+            TYPES.item,
+            MESH,
         )
     }
 
@@ -190,8 +193,9 @@ def matches(row: kv.Record, state: KeyState) -> bool:
     held = state.held
     if held is not None and (row.version, row.spec) == (held.version, held.spec):
         return True
-    following = "0" if held is None else str(int(held.version) + 1)
-    return state.uncertain is not None and (row.version, row.spec) == (following, state.uncertain)
+    # The unknown write's spec names it (every write's spec is unique); its version is a newer one.
+    newer = held is None or row.version != held.version
+    return state.uncertain is not None and row.spec == state.uncertain and newer
 
 
 def chain(exc: BaseException) -> str:

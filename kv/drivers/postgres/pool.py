@@ -26,7 +26,11 @@ from sqlalchemy.pool import QueuePool
 
 from kv.drivers.postgres.errors import translate_errors
 
-__all__ = ["Held", "Pool", "TimedConnection", "create_engine", "to_url"]
+__all__ = ["AnswerTimeout", "Held", "Pool", "TimedConnection", "create_engine", "to_url"]
+
+
+class AnswerTimeout(psycopg.OperationalError):
+    """The server did not answer within ``answer_timeout``: the connection was closed, not to be retried."""
 
 
 class TimedConnection(psycopg.Connection[Any]):
@@ -48,7 +52,7 @@ class TimedConnection(psycopg.Connection[Any]):
             return super().wait(gen, interval, self.answer_timeout)
         except _WAIT_TIMEOUT:
             self.close()
-            raise psycopg.OperationalError(
+            raise AnswerTimeout(
                 f"no answer from the server within {self.answer_timeout:g}s; connection closed"
             ) from None
 

@@ -20,6 +20,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from kv.drivers.postgres.errors import DATABASE_ERRORS, translate
+from kv.drivers.postgres.pool import AnswerTimeout
 from kv.model import Key
 
 __all__ = ["Runner"]
@@ -94,7 +95,9 @@ class Runner:
             except BaseException as exc:
                 if _dead(exc, connection):
                     held.discard()
-                    if read and attempt == 1:
+                    # A read is retried once on a connection that had died before it was used, but not
+                    # after waiting a whole statement timeout: that would double the caller's wait.
+                    if read and attempt == 1 and not isinstance(exc, AnswerTimeout):
                         continue
                 else:
                     held.release()

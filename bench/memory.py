@@ -8,7 +8,6 @@ the ratio kv/bare. One thread: the GIL makes more threads measure the lock, not 
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -16,14 +15,27 @@ from typing import Any
 import attrs
 
 import kv
-from bench.common import LABELS, Op, Sample, dataplane_spec, fmt, one, ratio, run_threads, summary, table
+from bench.common import (
+    JSON_CODEC,
+    LABELS,
+    Op,
+    Sample,
+    dataplane_spec,
+    dumps,
+    fmt,
+    loads,
+    one,
+    ratio,
+    run_threads,
+    summary,
+    table,
+)
 from kv.drivers.memory import MemoryDriver
 
 TYPE = "Dataplane"
 SPEC = dataplane_spec()
 OPS = ("create", "get", "update (CAS)", "delete", "list")
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+_dumps, _loads = dumps, loads
 
 Row = tuple[str, str, dict[str, str], datetime, datetime, int]  # spec, status, labels, ctime, mtime, version
 
@@ -142,7 +154,7 @@ def run(*, quick: bool, runs: int) -> dict[str, Any]:
             "ratio_kv_over_bare": ratio(ours, base),
         }
         rows.append(row)
-    return {"size": size, "rows": rows}
+    return {"size": size, "bare_json_codec": JSON_CODEC, "rows": rows}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -159,4 +171,5 @@ def render(result: dict[str, Any]) -> str:
         for r in result["rows"]
     ]
     header = ["op", "kv ops/s", "bare ops/s", "kv p50/p99 µs", "bare p50/p99 µs", "kv/bare"]
-    return table("Memory: kv.Store on the memory driver vs a bare dict + json (1 thread)", header, rows)
+    title = f"Memory: kv.Store on the memory driver vs a bare dict + {result['bare_json_codec']} (1 thread)"
+    return table(title, header, rows)

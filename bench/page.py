@@ -9,12 +9,11 @@ and in the middle; the records spread over four meshes, in the ``resources`` tab
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import psycopg
 
-from bench.common import Op, Sample, fmt, one, ratio, run_threads, spread, summary, table
+from bench.common import Op, Sample, fmt, loads, one, ratio, run_threads, spread, summary, table
 from bench.pgsetup import bulk_load
 from bench.sides import TYPE, KvSide, RawSide
 
@@ -32,12 +31,12 @@ def _kuma(conn: psycopg.Connection[Any], offset: int) -> Op:
             (
                 mesh,
                 name,
-                json.loads(spec),
+                loads(spec),
                 version,
                 ctime,
                 mtime,
-                json.loads(labels or "{}"),
-                json.loads(status),
+                loads(labels or "{}"),
+                loads(status),
             )
             for name, mesh, spec, version, ctime, mtime, labels, status in conn.execute(KUMA_LIST, (TYPE,))
         ]

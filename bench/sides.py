@@ -7,7 +7,6 @@ compare-and-set that loses reads the record again and retries; every retry is co
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ import attrs
 import psycopg
 
 import kv
-from bench.common import LABELS, Op, dataplane_spec
+from bench.common import LABELS, Op, dataplane_spec, dumps, loads
 from bench.pgsetup import SQL, list_sql
 from kv.drivers.postgres import PostgresDriver
 
@@ -27,7 +26,7 @@ Maker = Callable[[int], Op]
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return dumps(value)
 
 
 class Tally:
@@ -113,11 +112,11 @@ def _decode(row: Any, at: int = 0) -> dict[str, Any]:
     return {
         "key": (row[at + 2], row[at + 1], row[at]),
         "version": row[at + 3],
-        "spec": json.loads(row[at + 4]),
+        "spec": loads(row[at + 4]),
         "creation_time": row[at + 5],
         "modification_time": row[at + 6],
-        "labels": json.loads(labels) if labels else {},
-        "status": json.loads(row[at + 11]),
+        "labels": loads(labels) if labels else {},
+        "status": loads(row[at + 11]),
     }
 
 

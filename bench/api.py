@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,36 +21,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench.common import ROOT, Sample, dataplane_spec, fmt, summary, table
+from tests.kuma_cp.e2e import free_port, pg_env  # the e2e tests start kuma-cp the same way
 
 PATH = "/meshes/default/dataplanes/bench-dp"
 THREADS = 4
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _pg_env(dsn: str) -> dict[str, str]:
-    url = make_url(dsn)
-    return {
-        "KUMA_STORE_TYPE": "postgres",
-        "KUMA_STORE_POSTGRES_HOST": str(url.host),
-        "KUMA_STORE_POSTGRES_PORT": str(url.port),
-        "KUMA_STORE_POSTGRES_USER": str(url.username),
-        "KUMA_STORE_POSTGRES_PASSWORD": str(url.password),
-        "KUMA_STORE_POSTGRES_DB_NAME": str(url.database),
-    }
-
-
 @contextmanager
 def control_plane(env: dict[str, str]) -> Iterator[str]:
     """A ready ``kuma-cp run`` with *env*; yields its API's base URL, stops it (SIGTERM) on the way out."""
-    api, https, diagnostics = _free_port(), _free_port(), _free_port()
+    api, https, diagnostics = free_port(), free_port(), free_port()
     work = tempfile.mkdtemp(prefix="kv-bench-cp-")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")} | env
     environ |= {
@@ -114,7 +95,7 @@ def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) 
     n = 20 if quick else 2000
     stores: list[tuple[str, dict[str, str]]] = [("memory", {"KUMA_STORE_TYPE": "memory"})]
     if dsn is not None:
-        stores.append(("postgres", _pg_env(dsn)))
+        stores.append(("postgres", pg_env(dsn)))
     rows = []
     for name, env in stores:
         with control_plane(env) as url:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.common import ROOT, Sample, dataplane_spec, fmt, summary, table
-from tests.kuma_cp.e2e import free_port, pg_env  # the e2e tests start kuma-cp the same way
+from tests.kuma_cp.e2e import free_ports, pg_env  # the e2e tests start kuma-cp the same way
 
 PATH = "/meshes/default/dataplanes/bench-dp"
 THREADS = 4
@@ -32,7 +32,7 @@ THREADS = 4
 @contextmanager
 def control_plane(env: dict[str, str]) -> Iterator[str]:
     """A ready ``kuma-cp run`` with *env*; yields its API's base URL, stops it (SIGTERM) on the way out."""
-    api, https, diagnostics = free_port(), free_port(), free_port()
+    api, https, diagnostics = free_ports(3)
     work = tempfile.mkdtemp(prefix="kv-bench-cp-")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")} | env
     environ |= {

@@ -16,10 +16,16 @@ from typing import Any
 import httpx
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """*count* distinct free loopback ports (probed at once: one at a time, the kernel may repeat one)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def pg_env(dsn: str) -> dict[str, str]:
@@ -51,7 +57,7 @@ class ControlPlane:
     """One ``kuma-cp run`` process and HTTP clients for its API and diagnostics ports."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.api_port, self.https_port, self.diagnostics_port = free_port(), free_port(), free_port()
+        self.api_port, self.https_port, self.diagnostics_port = free_ports(3)
         self.work_dir = tempfile.mkdtemp(prefix="kuma-cp-e2e-")
         environ = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")}
         environ.update(

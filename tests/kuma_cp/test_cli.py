@@ -12,18 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.kuma_cp.e2e import free_port, pg_env
+from tests.kuma_cp.e2e import free_ports, pg_env
 
 KUMA_CP = [sys.executable, "-m", "kuma_cp"]
 
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUMA_")}
+    http, https, diagnostics = free_ports(3)
     env.update(
         {
-            "KUMA_API_SERVER_HTTP_PORT": str(free_port()),
-            "KUMA_API_SERVER_HTTPS_PORT": str(free_port()),
-            "KUMA_DIAGNOSTICS_SERVER_PORT": str(free_port()),
+            "KUMA_API_SERVER_HTTP_PORT": str(http),
+            "KUMA_API_SERVER_HTTPS_PORT": str(https),
+            "KUMA_DIAGNOSTICS_SERVER_PORT": str(diagnostics),
             "KUMA_GENERAL_WORK_DIR": tempfile.mkdtemp(prefix="kuma-cp-cli-"),
         }
     )

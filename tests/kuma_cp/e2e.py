@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -121,3 +122,14 @@ class ControlPlane:
             self._log.close()
             shutil.rmtree(self.work_dir, ignore_errors=True)
         return code
+
+
+@contextmanager
+def running(env: Mapping[str, str] | None = None) -> Iterator[ControlPlane]:
+    """A ready `ControlPlane`, stopped at the end of the block, which must exit 0 (its logs say why not)."""
+    plane = ControlPlane(env)
+    try:
+        plane.wait_ready()
+        yield plane
+    finally:
+        assert plane.stop() == 0, plane.logs()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env
+from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env, running
 
 DATAPLANE: dict[str, Any] = {
     "type": "Dataplane",
@@ -31,12 +31,8 @@ MTP: dict[str, Any] = {
 
 @pytest.fixture
 def cp() -> Iterator[ControlPlane]:
-    plane = ControlPlane()
-    try:
-        plane.wait_ready()
+    with running() as plane:
         yield plane
-    finally:
-        assert plane.stop() == 0, plane.logs()
 
 
 def test_the_index_and_the_default_mesh(cp: ControlPlane) -> None:
@@ -146,12 +142,8 @@ def test_sigterm_during_requests_exits_0_promptly() -> None:
 
 
 def test_skipping_the_default_mesh() -> None:
-    plane = ControlPlane({"KUMA_DEFAULTS_SKIP_MESH_CREATION": "true"})
-    try:
-        plane.wait_ready()
+    with running({"KUMA_DEFAULTS_SKIP_MESH_CREATION": "true"}) as plane:
         assert plane.api.get("/meshes").json()["total"] == 0
-    finally:
-        assert plane.stop() == 0
 
 
 @pytest.mark.postgres
@@ -161,12 +153,8 @@ def test_postgres_data_survives_a_restart(pg_database: str) -> None:
     first.wait_ready()
     assert first.put("/meshes/demo", {"type": "Mesh", "name": "demo"}).status_code == 201
     assert first.stop() == 0
-    second = ControlPlane(env)
-    try:
-        second.wait_ready()
+    with running(env) as second:
         assert [m["name"] for m in second.api.get("/meshes").json()["items"]] == ["default", "demo"]
-    finally:
-        assert second.stop() == 0
 
 
 @pytest.mark.postgres

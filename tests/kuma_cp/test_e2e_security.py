@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env
+from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env, running
 
 REMOTE = {"Host": "kuma.example.com"}  # what a request through a proxy or from another host looks like
 MESH = {"type": "Mesh", "name": "demo"}
@@ -31,12 +31,8 @@ def user_token(plane: ControlPlane, name: str, groups: list[str]) -> str:
 
 @pytest.fixture
 def cp() -> Iterator[ControlPlane]:
-    plane = ControlPlane()
-    try:
-        plane.wait_ready()
+    with running() as plane:
         yield plane
-    finally:
-        assert plane.stop() == 0, plane.logs()
 
 
 @pytest.mark.parametrize(
@@ -98,23 +94,15 @@ def test_a_non_admin_user_cannot_read_secrets(cp: ControlPlane) -> None:
 
 
 def test_anonymous_writes_can_be_turned_back_on() -> None:
-    plane = ControlPlane({"KUMA_API_SERVER_AUTHN_ANONYMOUS_WRITES": "true"})
-    try:
-        plane.wait_ready()
+    with running({"KUMA_API_SERVER_AUTHN_ANONYMOUS_WRITES": "true"}) as plane:
         assert plane.api.put("/meshes/demo", json=MESH, headers=REMOTE).status_code == 201
         assert plane.api.get("/meshes/default/secrets", headers=REMOTE).status_code == 403  # still admin-only
-    finally:
-        assert plane.stop() == 0
 
 
 def test_localhost_admin_can_be_turned_off() -> None:
-    plane = ControlPlane({"KUMA_API_SERVER_AUTHN_LOCALHOST_IS_ADMIN": "false"})
-    try:
-        plane.wait_ready()
+    with running({"KUMA_API_SERVER_AUTHN_LOCALHOST_IS_ADMIN": "false"}) as plane:
         assert plane.api.get("/who-am-i").json()["name"] == "mesh-system:anonymous"
         assert plane.api.get("/globalsecrets/admin-user-token").status_code == 403
-    finally:
-        assert plane.stop() == 0
 
 
 @pytest.mark.postgres

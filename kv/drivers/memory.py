@@ -149,11 +149,9 @@ class MemoryDriver:
                 raise Conflict.of(key)
             if row.owner is not None and (siblings := self._children.get(row.owner)):
                 siblings.discard(key)
-            if key not in self._children:  # owns nothing: the common case, no walk (inlined: hot path)
-                del table.rows[ident]
-                del table.order[bisect.bisect_left(table.order, ident)]
-                if self._listeners:
-                    self._emit(Op.DELETE, key)
+            if key not in self._children:  # owns nothing: the common case, no walk (hot path)
+                table.remove(ident)
+                self._emit(Op.DELETE, key)
                 return
             doomed = [key]
             while doomed:  # depth-first over the ownership tree; it has no cycles (owners exist first)

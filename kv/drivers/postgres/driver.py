@@ -3,7 +3,8 @@
 Every operation is one statement on an autocommit connection (no BEGIN/COMMIT round trips): create is
 an INSERT ... RETURNING, update a compare-and-set ``UPDATE ... WHERE version = :held RETURNING`` with no
 read before it, a page of a listing one statement that counts and slices in the same snapshot. Owner
-cascade is the table's ``ON DELETE CASCADE`` foreign key. Versions are Kuma's integers, as strings.
+cascade is the table's ``ON DELETE CASCADE`` foreign key. A version is Kuma's integer and the record's
+creation time (`version_of`), so that it is never reused for a key.
 
 SQLAlchemy builds the statements (`kv.drivers.postgres.sql`), compiled once; each call sends the compiled
 text on a pooled psycopg connection (`kv.drivers.postgres.run`) and decodes the tuple it gets back.
@@ -36,22 +37,12 @@ from kv.drivers.postgres.sql import (
     UPDATE,
     compiled,
     list_sql,
-    list_statement,
 )
 from kv.errors import Conflict, NotFound
 from kv.events import Subscription
 from kv.model import Key, ResourceChanged
 
-__all__ = [
-    "DELETE",
-    "DELETE_AT_VERSION",
-    "GET",
-    "INSERT",
-    "UPDATE",
-    "PostgresDriver",
-    "compiled",
-    "list_statement",
-]
+__all__ = ["PostgresDriver", "version_of"]  # the statements and their SQL: kv.drivers.postgres.sql
 
 MAX_PUSHED_KEYS = 10_000  # beyond this, filter keys in Python instead of binding 2 parameters per key
 
@@ -78,13 +69,16 @@ def version_of(version: int, ctime: datetime) -> str:
     return f"{version}-{(ctime - _EPOCH) // _MICROSECOND:x}"
 
 
-def _held(expected: str) -> tuple[int, datetime] | None:
-    """The (version, creation time) a writer holds, or None if no row of this table could have it."""
+def _held(expected: str) -> dict[str, Any] | None:
+    """The compare-and-set's parameters for the version a writer holds: Kuma's integer and the creation time.
+
+    None if no row of this table could be at that version.
+    """
     match = _HELD_VERSION.fullmatch(expected)
     if match is None or int(match[1]) >= 2**31:
         return None
     try:
-        return int(match[1]), _EPOCH + int(match[2], 16) * _MICROSECOND
+        return {"expected": int(match[1]), "expected_ctime": _EPOCH + int(match[2], 16) * _MICROSECOND}
     except OverflowError:
         return None
 
@@ -209,8 +203,7 @@ class PostgresDriver:
             raise Conflict.of(key)  # not a version this table could hold
         params = {
             **_pk(key),
-            "expected": held[0],
-            "expected_ctime": held[1],
+            **held,
             "spec": spec,
             "status": status,
             "labels": _labels_json(labels) if labels else "{}",
@@ -227,7 +220,7 @@ class PostgresDriver:
         elif (held := _held(expected)) is None:
             deleted = 0
         else:
-            params = {**_pk(key), "expected": held[0], "expected_ctime": held[1]}
+            params = {**_pk(key), **held}
             deleted = self._run(_DELETE_AT_VERSION, params, _count, key=key)
         if deleted:
             return

@@ -80,6 +80,22 @@ def to_url(where: str | URL | Mapping[str, str]) -> URL:
     )
 
 
+def _healthy(connection: Any, info: Mapping[str, Any], idle: float, now: float) -> bool:
+    """Kuma's checks before a connection is used, whether lent (`Held`) or checked out of the queue.
+
+    Not closed or broken, not past its jittered lifetime, not idle longer than the idle time, and, when
+    idle past the health check interval, answering a ping. The limits are in *info*, set on connect.
+    """
+    if connection.closed or connection.broken or now > info["expires"] or idle > info["max_idle"]:
+        return False
+    if idle > info["ping_after"]:
+        try:
+            connection.execute("SELECT 1")
+        except Exception:
+            return False
+    return True
+
+
 class Held:
     """A connection lent by `Pool.acquire`: run statements on ``connection``, then `release` or `discard`."""
 
@@ -94,15 +110,7 @@ class Held:
 
     def usable(self, now: float) -> bool:
         """Whether the connection may be lent now (pinging it if it was idle past the health interval)."""
-        connection, info, idle = self.connection, self._info, now - self.idle_since
-        if connection.closed or connection.broken or now > info["expires"] or idle > info["max_idle"]:
-            return False
-        if idle > info["ping_after"]:
-            try:
-                connection.execute("SELECT 1")
-            except Exception:
-                return False
-        return True
+        return _healthy(self.connection, self._info, now - self.idle_since, now)
 
     def release(self) -> None:
         """Give the connection back.
@@ -234,19 +242,8 @@ def create_engine(
     @event.listens_for(engine, "checkout")
     def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         now = time.monotonic()
-        idle = now - record.info.get("idle_since", now)
-        if (
-            dbapi_connection.closed
-            or dbapi_connection.broken
-            or (max_connection_lifetime and now > record.info.get("expires", now + 1))
-            or (max_connection_idle_time and idle > max_connection_idle_time)
-        ):
-            raise sa_exc.DisconnectionError("connection closed, broken, too old or idle too long")
-        if health_check_interval and idle > health_check_interval:
-            try:
-                dbapi_connection.execute("SELECT 1")
-            except Exception as exc:
-                raise sa_exc.DisconnectionError("health check failed") from exc
+        if not _healthy(dbapi_connection, record.info, now - record.info.get("idle_since", now), now):
+            raise sa_exc.DisconnectionError("connection closed, broken, too old, too long idle or silent")
 
     if min_open_connections > 0:
         with translate_errors():

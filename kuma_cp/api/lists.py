@@ -34,7 +34,6 @@ LIST_TITLE = "Could not retrieve resources"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 _ATOI = re.compile(r"[+-]?[0-9]+")
-_NAME_CHARS = re.compile(r"[-.a-z0-9]*")  # every character a stored name can hold (kv.names)
 _INT64 = 2**63
 
 
@@ -108,9 +107,6 @@ def _page(
         check_labels(api.catalog, labels)
     except kv.Invalid:  # no stored resource can carry such a label: nothing matches
         parse_offset(offset)  # a bad offset is still an error
-        return kv.Page((), 0)
-    if not _NAME_CHARS.fullmatch(name):  # no stored name contains it (and Postgres refuses NUL: not a 400)
-        parse_offset(offset)
         return kv.Page((), 0)
     return api.manager.list(
         rtype,

@@ -1,0 +1,218 @@
+"""The base classes every spec definition is written with, and the value types Kuma's specs share.
+
+A spec definition is a pydantic model, one per Go type, written from Kuma's Go structs and the OpenAPI
+schema (``rest.yaml``) Kuma ships next to each new-style type. The model is the one definition: the API
+validates with it, what is stored is its dump, and the CRD schema and the docs are derived from it.
+
+- `Spec` (new-style types): JSON types are strict, as kube-openapi checks them (a number is never a
+  string, ``true`` is never an integer); unknown fields are accepted and dropped, as Go's decoder drops
+  them; a ``null`` is a type error unless the field has a default, which then replaces it (structural
+  defaulting); fields are named in camelCase (``Field(alias=...)`` where Go's JSON name is not the
+  camelCase of the attribute, e.g. ``spiffeID``).
+- `ProtoSpec` (legacy protobuf types, read as Go's ``jsonpb`` reads them): each field may be spelled by
+  its JSON name or its proto name (``enabledBackend`` or ``enabled_backend``), a ``null`` leaves the
+  field unset, enums take their names, and ``uint32`` wrappers take numbers.
+
+`Duration` is Kubernetes' ``metav1.Duration`` (a Go duration string such as ``1m30s``); a string that
+Go's ``time.ParseDuration`` refuses fails at decoding, after the OpenAPI checks, as in Kuma.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, ValidationInfo
+from pydantic import field_validator as _field_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError, PydanticUndefined
+
+__all__ = [
+    "DECODE_ERROR",
+    "NULL_ERROR",
+    "Duration",
+    "IntOrString",
+    "ProtoDuration",
+    "ProtoSpec",
+    "Spec",
+    "json_type",
+    "parse_go_duration",
+]
+
+NULL_ERROR = "kuma_null"  # pydantic error type: a null where the schema allows none
+DECODE_ERROR = "kuma_decode"  # pydantic error type: a value the OpenAPI schema allows but Go cannot decode
+ANY_OF_ERROR = "kuma_any_of"  # pydantic error type: int-or-string given neither
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
+_MAX_DURATION = (1 << 63) - 1  # nanoseconds in Go's time.Duration
+
+
+def _go_quote(value: str) -> str:
+    out = []
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif not char.isprintable():
+            out.append(f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def parse_go_duration(text: str) -> float:
+    """Seconds in a Go duration string (``time.ParseDuration``); ValueError with Go's message if bad."""
+    invalid = ValueError(f"time: invalid duration {_go_quote(text)}")
+    rest = text[1:] if text[:1] in "+-" else text
+    sign = -1.0 if text[:1] == "-" else 1.0
+    if rest == "0":
+        return 0.0
+    if not rest:
+        raise invalid
+    total_ns = 0.0
+    while rest:
+        found = _DURATION_PART.match(rest)
+        number, unit = (found.group(1), found.group(2)) if found else ("", "")
+        if not number or number == ".":
+            raise invalid
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {_go_quote(text)}")
+        unit_len = next((n for n in (2, 1) if rest[len(number) : len(number) + n] in _UNITS), 0)
+        if not unit_len:
+            raise ValueError(f"time: unknown unit {_go_quote(unit)} in duration {_go_quote(text)}")
+        total_ns += float(number) * _UNITS[rest[len(number) : len(number) + unit_len]] * 1e9
+        rest = rest[len(number) + unit_len :]
+        if total_ns > _MAX_DURATION:
+            raise invalid
+    return sign * total_ns / 1e9
+
+
+def _check_duration(value: str) -> str:
+    try:
+        parse_go_duration(value)
+    except ValueError as exc:
+        raise PydanticCustomError(DECODE_ERROR, str(exc)) from None
+    return value
+
+
+def _check_int_or_string(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PydanticCustomError(ANY_OF_ERROR, "int-or-string", {"kind": _json_kind(value)})
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+"""A Kubernetes ``metav1.Duration``: a Go duration string."""
+
+ProtoDuration = Annotated[str, AfterValidator(_check_duration)]
+"""A ``google.protobuf.Duration`` as Go's jsonpb reads it (``time.ParseDuration``)."""
+
+IntOrString = Annotated[Any, AfterValidator(_check_int_or_string)]
+"""Kubernetes' ``intstr.IntOrString``: an integer or a string."""
+
+
+def _json_kind(value: Any) -> str:
+    # kube-openapi's names for what a value is (every JSON number decodes to a Go float64)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def json_type(annotation: Any) -> str:
+    """The OpenAPI type of a field's annotation (``string``, ``integer``, ``object``...)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return json_type(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        kinds = [json_type(arg) for arg in get_args(annotation) if arg is not type(None)]
+        return kinds[0] if len(set(kinds)) == 1 else "integer,string"
+    if origin is typing.Literal:
+        return json_type(type(get_args(annotation)[0]))
+    target = origin or annotation
+    if isinstance(target, type):
+        for python, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string")):
+            if issubclass(target, python):
+                return name
+        if issubclass(target, (list, tuple)):
+            return "array"
+    return "object"
+
+
+class Spec(BaseModel):
+    """A new-style spec (or part of one): kube-openapi's strict JSON types, unknown fields dropped."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=False,
+        regex_engine="rust-regex",
+    )
+
+    @_field_validator("*", mode="before")
+    @classmethod
+    def _null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            return value
+        field = cls.model_fields[info.field_name or ""]
+        if field.default is not None and field.default is not PydanticUndefined:
+            return field.default  # structural defaulting replaces a null that has a default
+        raise PydanticCustomError(NULL_ERROR, "null", {"type": json_type(field.annotation)})
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON document Kuma would store: defined fields only, by their JSON names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _proto_alias(name: str) -> AliasChoices:
+    return AliasChoices(to_camel(name), name)
+
+
+class ProtoSpec(BaseModel):
+    """A legacy protobuf spec (or message in one), read as Go's jsonpb reads it."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="ignore",
+        alias_generator=None,
+        populate_by_name=True,
+        hide_input_in_errors=False,
+        regex_engine="rust-regex",
+    )
+    proto_names: ClassVar[bool] = True
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Every field answers to its JSON (camelCase) name and to its proto (snake_case) name, as jsonpb.
+        changed = False
+        for name, field in cls.model_fields.items():
+            if field.validation_alias is None:
+                field.validation_alias = _proto_alias(field.alias or name)
+                field.serialization_alias = field.serialization_alias or to_camel(field.alias or name)
+                changed = True
+        if changed:
+            cls.model_rebuild(force=True)
+
+    @_field_validator("*", mode="before")
+    @classmethod
+    def _null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:  # jsonpb: a null leaves the field unset
+            return cls.model_fields[info.field_name or ""].get_default(call_default_factory=True)
+        return value
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON document Go's jsonpb marshals: set fields only, by their JSON names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

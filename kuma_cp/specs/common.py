@@ -1,0 +1,175 @@
+"""What Kuma's policies share (``api/common/v1alpha1``): target references, matches, and their checks.
+
+Kuma 3.0 selects by kind, labels and section name only (``TargetRef``); the top-level reference of a
+policy may only be ``Mesh`` or ``Dataplane`` (`TopLevelTargetRef`, an OpenAPI enum), and each policy's
+validator narrows the kinds allowed in ``to``, ``rules`` and ``from`` with `validate_target_ref`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from kuma_cp.specs.base import Spec
+from kuma_cp.specs.validators import MUST_BE_DEFINED, MUST_BE_SET, MUST_NOT_BE_SET, Errors, go_quote
+
+__all__ = [
+    "TARGET_REF_KINDS",
+    "Match",
+    "OutboundTargetRef",
+    "TargetRef",
+    "TopLevelTargetRef",
+    "validate_match",
+    "validate_target_ref",
+]
+
+TARGET_REF_KINDS = (
+    "Mesh",
+    "Dataplane",
+    "MeshService",
+    "MeshExternalService",
+    "MeshMultiZoneService",
+    "MeshHTTPRoute",
+)
+TargetRefKind = Literal[
+    "Mesh", "Dataplane", "MeshService", "MeshExternalService", "MeshMultiZoneService", "MeshHTTPRoute"
+]
+OutboundKind = Literal["Mesh", "MeshService", "MeshExternalService", "MeshMultiZoneService", "MeshHTTPRoute"]
+
+
+class TargetRef(Spec):
+    """A reference to what a policy (or part of it) applies to."""
+
+    kind: TargetRefKind
+    labels: dict[str, str] | None = None
+    section_name: str | None = None
+
+
+class TopLevelTargetRef(Spec):
+    """A policy's top-level ``targetRef``: the whole mesh or some Dataplanes."""
+
+    kind: Literal["Mesh", "Dataplane"]
+    labels: dict[str, str] | None = None
+    section_name: str | None = None
+
+
+class OutboundTargetRef(Spec):
+    """A ``to[].targetRef``: a destination."""
+
+    kind: OutboundKind
+    labels: dict[str, str] | None = None
+    section_name: str | None = None
+
+
+class _StringMatch(Spec):
+    type: Literal["Exact", "Prefix"]
+    value: str
+
+
+class _SNIMatch(Spec):
+    type: Literal["Exact"]
+    value: str
+
+
+class Match(Spec):
+    """A rule's source match (``rules[].matches[]``): a SPIFFE ID or an SNI."""
+
+    spiffe_id: _StringMatch | None = Field(default=None, alias="spiffeID")
+    sni: _SNIMatch | None = None
+
+
+AnyTargetRef = TargetRef | TopLevelTargetRef | OutboundTargetRef
+
+
+def validate_target_ref(
+    ref: AnyTargetRef | None,
+    kinds: Sequence[str],
+    *,
+    inbound_policy: bool = False,
+    kinds_error: str = "",
+) -> Errors:
+    """Kuma's ``mesh.ValidateTargetRef``, violations rooted at the reference.
+
+    Callers pass ``top_level(ref)`` where Kuma validates ``ToTargetRef()`` of an absent reference.
+    """
+    errors = Errors()
+    if ref is None or not ref.kind:
+        errors.violation("kind", MUST_BE_DEFINED)
+        return errors
+    kind = ref.kind
+    if kind not in kinds:
+        errors.violation("kind", kinds_error or f"value '{kind}' is not supported")
+        return errors
+    labels, section = ref.labels or {}, ref.section_name or ""
+    if kind == "Mesh":
+        if labels:
+            errors.violation("labels", f"{MUST_NOT_BE_SET} with kind {kind}")
+        if section:
+            errors.violation("sectionName", f"{MUST_NOT_BE_SET} with kind {kind}")
+    elif kind == "Dataplane":
+        if not inbound_policy and section:
+            errors.violation("sectionName", "can only be used with inbound policies")
+    elif kind in ("MeshService", "MeshMultiZoneService"):
+        if not labels:
+            errors.violation("labels", f"{MUST_BE_SET} when kind is {kind}")
+    elif kind in ("MeshHTTPRoute", "MeshExternalService"):
+        if section:
+            errors.violation("sectionName", f"{MUST_NOT_BE_SET} with kind {kind}")
+        if not labels:
+            errors.violation("labels", f"{MUST_BE_SET} when kind is {kind}")
+    return errors
+
+
+def top_level(ref: TopLevelTargetRef | None) -> TopLevelTargetRef:
+    """Kuma's ``TopLevelTargetRef.ToTargetRef``: an absent top-level reference is the whole mesh."""
+    return ref if ref is not None else TopLevelTargetRef(kind="Mesh")
+
+
+def _spiffe_id_error(value: str) -> str | None:
+    # go-spiffe's spiffeid.FromString, its messages
+    if not value:
+        return "cannot be empty"
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() != "spiffe":
+        return "scheme is missing or invalid"
+    domain, _, path = rest.partition("/")
+    if not domain:
+        return "trust domain is missing"
+    if any(not (c.islower() or c.isdigit() or c in "-._") for c in domain):
+        return (
+            "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores"
+        )
+    if path or rest.endswith("/"):
+        for segment in path.split("/"):
+            if segment == "":
+                return "path cannot contain empty segments"
+            if segment in (".", ".."):
+                return "path cannot contain dot segments"
+            if any(not ((c.isalnum() and c.isascii()) or c in "-._") for c in segment):
+                return (
+                    "path segment characters are limited to letters, numbers, dots, dashes, and underscores"
+                )
+    return None
+
+
+def validate_match(match: Match, dns1123_subdomain_errors: Sequence[str] = ()) -> Errors:
+    """Kuma's ``mesh.ValidateMatch``: a valid SPIFFE ID, a set SNI type and value."""
+    errors = Errors()
+    if match.spiffe_id is not None:
+        reason = _spiffe_id_error(match.spiffe_id.value)
+        if reason:
+            errors.violation("spiffeID", f"must be a valid Spiffe ID: {reason}")
+    if match.sni is not None:
+        if not match.sni.value:
+            errors.violation("sni.value", MUST_BE_SET)
+        else:
+            for reason in dns1123_subdomain_errors:
+                errors.violation("sni.value", reason)
+    return errors
+
+
+def unrecognized(value: str, *supported: str) -> str:
+    """Kuma's ``unrecognized type "X", supported values are: A, B``."""
+    return f"unrecognized type {go_quote(value)}, supported values are: {', '.join(supported)}"

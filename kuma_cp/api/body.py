@@ -6,8 +6,13 @@
   ``json: cannot unmarshal number into Go struct field ResourceMeta.name of type string``, also 400
   ``Bad Request``); every other top-level field is the spec.
 - New-style types: the body is checked against the shape of Kuma's OpenAPI schema first (``type``,
-  ``name`` and ``spec`` required, ``type`` the type's name, ``mesh`` defaulting to ``default``),
-  violations answered as Kuma does: 400 ``Could not process a resource``, ``Resource is not valid``.
+  ``name`` and ``spec`` required, ``type`` the type's name, ``mesh`` defaulting to ``default``) and
+  the spec against the type's definition (`kuma_cp.specs`: defaulting, then the OpenAPI-level
+  checks), all of kube-openapi's messages sorted together and answered as Kuma does: 400 ``Could not
+  process a resource``, ``Resource is not valid``.
+- Then, for every type with a definition, Go's decoding (a failure is 400 ``Bad Request``, ``invalid
+  <Type> object: "<reason>"``) and the type's validator (400 ``Resource is not valid``, Kuma's
+  violations). The body's spec becomes what Kuma would store: defaults in, unknown fields out.
 
 A body's ``status``, ``creationTime``, ``modificationTime`` and ``kri`` are not taken: the control plane
 owns them (Kuma drops a PUT's status, keeps the creation time and computes the KRI).
@@ -22,10 +27,12 @@ from typing import Any
 from attrs import frozen
 
 import kv
+from kuma_cp import specs
 from kuma_cp.api import gojson
-from kuma_cp.api.errors import ApiError, Violation, validation_error
+from kuma_cp.api.errors import ApiError, validation_error
 from kuma_cp.api.rest import META_KEYS
 from kuma_cp.resources import ResourceType
+from kuma_cp.specs.errors import to_violations
 
 __all__ = ["PROCESS", "Body", "parse"]
 
@@ -88,12 +95,13 @@ def _legacy(rtype: ResourceType, document: Any) -> Body:
             raise _bad_request(rtype, _type_error(field, value))
         meta[field] = value
     spec = {k: v for k, v in document.items() if k not in META_KEYS}
+    spec = _checked(rtype, spec, meta["labels"], [])
     return Body(type=meta["type"], name=meta["name"], mesh=meta["mesh"], labels=meta["labels"], spec=spec)
 
 
-def _schema_violations(rtype: ResourceType, document: Mapping[str, Any]) -> list[Violation]:
-    # The shape Kuma's OpenAPI schema (rest.yaml) gives every new-style type; kube-openapi's messages,
-    # sorted as Kuma sorts them. Spec fields are the type's business (not checked here).
+def _schema_messages(rtype: ResourceType, document: Mapping[str, Any]) -> list[str]:
+    # The shape Kuma's OpenAPI schema (rest.yaml) gives every new-style type: kube-openapi's messages.
+    # The spec's own are the definition's (`_spec_messages`).
     def wrong(field: str, want: str, value: Any) -> str:
         return f'{field} in body must be of type {want}: "{gojson.go_kind(value)}"'
 
@@ -118,7 +126,34 @@ def _schema_violations(rtype: ResourceType, document: Mapping[str, Any]) -> list
         )
     if "spec" in document and not isinstance(document["spec"], dict):
         messages.append(wrong("spec", "object", document["spec"]))
-    return [("", message) for message in sorted(messages)]
+    return messages
+
+
+def _checked(
+    rtype: ResourceType, spec: Any, labels: Mapping[str, str], messages: list[str]
+) -> dict[str, Any]:
+    # The definition's steps, in Kuma's order: the OpenAPI checks (their messages sorted together
+    # with the body's own *messages*), Go's decoding, the type's validator. The stored document out.
+    definition = specs.lookup(rtype.name) if isinstance(spec, dict) else None
+    undecodable: specs.Undecodable | None = None
+    model: Any = None
+    if definition is not None:
+        try:
+            model = definition.decode(spec)
+        except specs.SchemaInvalid as exc:
+            messages = messages + exc.messages
+        except specs.Undecodable as exc:
+            undecodable = exc
+    if messages:
+        raise validation_error(PROCESS, to_violations(messages))
+    if undecodable is not None:
+        raise _bad_request(rtype, undecodable.reason)
+    if definition is None:
+        return dict(spec)
+    violations = definition.validate(model, specs.Meta(labels=labels))
+    if violations:
+        raise validation_error(PROCESS, violations)
+    return model.dump()  # type: ignore[no-any-return]
 
 
 def _new_style(rtype: ResourceType, document: Any) -> Body:
@@ -129,16 +164,17 @@ def _new_style(rtype: ResourceType, document: Any) -> Body:
         raise _bad_request(
             rtype, f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
         )
-    violations = _schema_violations(rtype, document)
-    if violations:
-        raise validation_error(PROCESS, violations)
+    spec = _checked(
+        rtype, document.get("spec"), document.get("labels", {}), _schema_messages(rtype, document)
+    )
     mesh = document.get("mesh", "default") if rtype.scope is kv.Scope.MESH else ""
+    labels = dict(document.get("labels", {}))
     return Body(
         type=document["type"],
         name=document["name"],
         mesh=mesh,
-        labels=dict(document.get("labels", {})),
-        spec=dict(document["spec"]),
+        labels=labels,
+        spec=spec,
     )
 
 

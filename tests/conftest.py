@@ -211,8 +211,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{name}: {_RAN.get(name, 0)} backend tests ran on it", green=True)
 
 
-@pytest.fixture
-def pg_databases() -> Iterator[Callable[[], str]]:
+def _pg_databases() -> Iterator[Callable[[], str]]:
     """Makes new, empty databases on the test server (their DSNs); all are dropped afterwards."""
     import psycopg  # only for Postgres tests
     from sqlalchemy.engine import make_url
@@ -231,6 +230,10 @@ def pg_databases() -> Iterator[Callable[[], str]]:
     with psycopg.connect(dsn, autocommit=True) as admin:
         for name in made:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+pg_databases = pytest.fixture(_pg_databases)
+pg_module_databases = pytest.fixture(_pg_databases, scope="module", name="pg_module_databases")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import types
 import typing
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, ValidationInfo
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, ValidationInfo, WithJsonSchema
 from pydantic import field_validator as _field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, PydanticUndefined
@@ -107,13 +107,19 @@ def _check_int_or_string(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_check_duration)]
+Duration = Annotated[
+    str, AfterValidator(_check_duration), WithJsonSchema({"type": "string", "x-kuma-duration": True})
+]
 """A Kubernetes ``metav1.Duration``: a Go duration string."""
 
-ProtoDuration = Annotated[str, AfterValidator(_check_duration)]
+ProtoDuration = Annotated[
+    str, AfterValidator(_check_duration), WithJsonSchema({"type": "string", "x-kuma-duration": True})
+]
 """A ``google.protobuf.Duration`` as Go's jsonpb reads it (``time.ParseDuration``)."""
 
-IntOrString = Annotated[Any, AfterValidator(_check_int_or_string)]
+IntOrString = Annotated[
+    Any, AfterValidator(_check_int_or_string), WithJsonSchema({"x-kubernetes-int-or-string": True})
+]
 """Kubernetes' ``intstr.IntOrString``: an integer or a string."""
 
 

@@ -9,79 +9,30 @@ stores nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-import kv
-from kuma_cp import migrate, resources
-from kuma_cp.api import api_app
-from kuma_cp.api.rest import META_KEYS
-from kuma_cp.manager import ResourceManager
+from kuma_cp import resources
 from tests.kuma_cp.corpus import CASES, Case
-from tests.kuma_cp.test_api import INFO, JSON, TestClient, std_error
+from tests.kuma_cp.spec_http import body_of, client, path_of, spec_of
+from tests.kuma_cp.test_api import JSON, TestClient, std_error
+
+__all__ = ["client"]  # the fixture
 
 WRITABLE = [c for c in CASES if c.type in {t.name for t in resources.REGISTRY if not t.read_only}]
-
-
-@pytest.fixture(scope="module", params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
-def client(request: pytest.FixtureRequest) -> Iterator[TestClient]:
-    closing: Callable[[], None] = lambda: None  # noqa: E731
-    if request.param == "memory":
-        store = kv.open("memory://", catalog=resources.catalog())
-    else:
-        from kv.drivers.postgres import PostgresDriver, create_engine
-
-        dsn = request.getfixturevalue("pg_module_databases")()
-        admin = create_engine(dsn, max_open_connections=1)
-        migrate.migrate_up(admin)
-        admin.dispose()
-        driver = PostgresDriver.from_url(dsn, max_open_connections=2)
-        store, closing = kv.Store(driver, catalog=resources.catalog()), driver.close
-    with TestClient(api_app(ResourceManager(store), info=INFO)) as test_client:
-        mesh = {"type": "Mesh", "name": "default"}
-        assert test_client.put("/meshes/default", content=json.dumps(mesh), headers=JSON).status_code == 201
-        yield test_client
-    closing()
-
-
-def _path(rtype: resources.ResourceType, name: str) -> str:
-    if rtype.name == "Mesh":
-        return f"/meshes/{name}"
-    if rtype.scope is kv.Scope.MESH:
-        return f"/meshes/default/{rtype.path}/{name}"
-    return f"/{rtype.path}/{name}"
-
-
-def _body(rtype: resources.ResourceType, name: str, case: Case) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": rtype.name, "name": name}
-    if rtype.scope is kv.Scope.MESH:
-        body["mesh"] = "default"
-    if case.labels:
-        body["labels"] = case.labels
-    if rtype.legacy:
-        return {**case.spec, **body}
-    return {**body, "spec": case.spec}
-
-
-def _spec_of(rtype: resources.ResourceType, item: dict[str, Any]) -> Any:
-    if not rtype.legacy:
-        return item.get("spec", {})
-    return {k: v for k, v in item.items() if k not in META_KEYS}
 
 
 @pytest.mark.parametrize("case", WRITABLE, ids=[c.id for c in WRITABLE])
 def test_case_over_http(client: TestClient, case: Case) -> None:
     rtype = resources.get(case.type)
     name = f"c-{abs(hash(case.id)) % 10**8}"
-    path = _path(rtype, name)
-    answer = client.put(path, content=json.dumps(_body(rtype, name, case)), headers=JSON)
+    path = path_of(rtype, name)
+    answer = client.put(path, content=json.dumps(body_of(rtype, name, case.spec, case.labels)), headers=JSON)
     if case.kind == "valid":
         assert answer.status_code == 201, answer.text
         read = client.get(path)
         assert read.status_code == 200
-        assert _spec_of(rtype, read.json()) == case.expected
+        assert spec_of(rtype, read.json()) == case.expected
         assert client.delete(path).status_code == 200
         return
     if case.kind == "invalid":

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
 
 import kv
 from kuma_cp import migrate, resources
 from kuma_cp.api import api_app
 from kuma_cp.api.rest import META_KEYS
 from kuma_cp.manager import ResourceManager
-from tests.kuma_cp.test_api import INFO, JSON, TestClient
+from tests.kuma_cp.test_api import INFO, JSON
+
+with warnings.catch_warnings():  # starlette warns that its TestClient prefers httpx2 (not installed)
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+__all__ = ["TestClient", "body_of", "client", "path_of", "spec_of"]
 
 
 @pytest.fixture(scope="module", params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,8 +14,8 @@ import pytest
 
 from kuma_cp import resources
 from tests.kuma_cp.corpus import CASES, Case
-from tests.kuma_cp.spec_http import body_of, client, path_of, spec_of
-from tests.kuma_cp.test_api import JSON, TestClient, std_error
+from tests.kuma_cp.spec_http import TestClient, body_of, client, path_of, spec_of
+from tests.kuma_cp.test_api import JSON, std_error
 
 __all__ = ["client"]  # the fixture
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from kuma_cp import resources, specs
 from tests.kuma_cp import spec_strategies as strategies
 from tests.kuma_cp.corpus import CASES
-from tests.kuma_cp.spec_http import body_of, client, path_of, spec_of
-from tests.kuma_cp.test_api import JSON, TestClient
+from tests.kuma_cp.spec_http import TestClient, body_of, client, path_of, spec_of
+from tests.kuma_cp.test_api import JSON
 
 __all__ = ["client"]  # the fixture
 

@@ -4,6 +4,10 @@
   is owned by that Mesh, so deleting the Mesh deletes it (a MeshInsight is owned by the Mesh it describes).
 - Timestamps come from here: creation time on create, modification time on every update.
 - A Mesh that still has Dataplanes is not deleted unless ``store.unsafeDelete``.
+- Every spec written is checked by its type's definition (`kuma_cp.specs`: defaulting, the OpenAPI
+  checks, Go's decoding, the type's validator) and stored as Kuma would store it; a refused spec is
+  `InvalidSpec` (a `kv.Invalid`) and nothing is written. The HTTP API, which has already run the same
+  pipeline to answer in Kuma's words, says so with ``checked=True``.
 - `upsert` is Kuma's read-modify-write with conflict retry: exponential backoff from
   ``store.upsert.conflictRetryBaseBackoff`` with ``conflictRetryJitterPercent`` jitter, at most
   ``conflictRetryMaxTimes`` retries; a create that races another create (AlreadyExists) is retried too.
@@ -21,10 +25,11 @@ from typing import Any
 import attrs
 
 import kv
+from kuma_cp import specs
 from kuma_cp.config import StoreConfig, UpsertConfig
 from kuma_cp.resources import ResourceType
 
-__all__ = ["MeshHasDataplanes", "MeshNotFound", "ResourceManager", "SkipUpsert"]
+__all__ = ["InvalidSpec", "MeshHasDataplanes", "MeshNotFound", "ResourceManager", "SkipUpsert"]
 
 log = logging.getLogger("kuma-cp.manager")
 
@@ -44,6 +49,32 @@ class MeshHasDataplanes(kv.Invalid):
         super().__init__(
             "unable to delete mesh, there are still some dataplanes attached", key=kv.Key("Mesh", "", mesh)
         )
+
+
+class InvalidSpec(kv.Invalid):
+    """A spec its type's definition refuses; ``violations`` are Kuma's (field, reason) pairs."""
+
+    def __init__(self, key: kv.Key, reason: str, violations: list[tuple[str, str]]) -> None:
+        super().__init__(f"{key.type} {key.name!r} is not valid: {reason}", key=key)
+        self.violations = violations
+
+
+def checked_spec(key: kv.Key, spec: Mapping[str, Any], labels: Mapping[str, str]) -> Mapping[str, Any]:
+    """*spec* as its type's definition stores it; `InvalidSpec` when refused."""
+    definition = specs.lookup(key.type)
+    if definition is None:
+        return spec
+    meta = specs.Meta(name=key.name, mesh=key.mesh, labels=labels)
+    try:
+        return definition.check(dict(spec), meta)
+    except specs.SchemaInvalid as exc:
+        violations = specs.schema_violations(exc.messages)
+    except specs.Undecodable as exc:
+        raise InvalidSpec(key, exc.reason, []) from None
+    except specs.SpecInvalid as exc:
+        violations = exc.violations
+    reason = "; ".join(f"{f}: {m}" if f else m for f, m in violations)
+    raise InvalidSpec(key, reason, violations) from None
 
 
 class SkipUpsert(Exception):
@@ -109,16 +140,23 @@ class ResourceManager:
         spec: Mapping[str, Any],
         status: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
+        checked: bool = False,
     ) -> kv.Record:
         """Create a resource, owned by its Mesh; `MeshNotFound` when the Mesh does not exist."""
+        key = kv.Key(rtype.name, mesh, name)
+        if not checked:
+            spec = checked_spec(key, spec, labels or {})
         owner = self._owner(rtype, mesh, name)
-        record = kv.Record(
-            key=kv.Key(rtype.name, mesh, name), spec=spec, status=status or {}, labels=labels or {}
-        )
+        record = kv.Record(key=key, spec=spec, status=status or {}, labels=labels or {})
         return self.store.create(record, owner=owner, creation_time=self.clock())  # type: ignore[no-any-return]
 
-    def update(self, record: kv.Record, *, labels: Mapping[str, str] | None = None) -> kv.Record:
+    def update(
+        self, record: kv.Record, *, labels: Mapping[str, str] | None = None, checked: bool = False
+    ) -> kv.Record:
         """Update a resource read earlier (its version must still be current); mtime is now."""
+        if not checked:
+            spec = checked_spec(record.key, record.spec, record.labels if labels is None else labels)
+            record = attrs.evolve(record, spec=spec)
         return self.store.update(record, modification_time=self.clock(), labels=labels)  # type: ignore[no-any-return]
 
     def delete(self, rtype: ResourceType, mesh: str, name: str, *, version: str | None = None) -> None:

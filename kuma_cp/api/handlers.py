@@ -117,7 +117,7 @@ def _create(api: Api, rtype: ResourceType, mesh: str, name: str, body: Body) -> 
         raise invalid(CREATE_TITLE, violations)
     labels = compute_labels(rtype, mesh=mesh, name=name, labels=body.labels, spec=body.spec, zone=api.zone)
     try:  # Kuma drops the body's status: the control plane computes it
-        record = api.manager.create(rtype, mesh, name, spec=body.spec, status={}, labels=labels)
+        record = api.manager.create(rtype, mesh, name, spec=body.spec, status={}, labels=labels, checked=True)
     except Exception as exc:
         raise from_exception(exc, CREATE_TITLE) from exc
     return json_response({}, 201, etag(record))
@@ -150,7 +150,7 @@ def _update(
         raise invalid(UPDATE_TITLE, violations)
     wanted = attrs.evolve(current, spec=body.spec)  # the whole spec replaced; status and ctime kept
     try:  # compare-and-set at the version read (which If-Match, if given, has matched)
-        record = api.manager.update(wanted, labels=labels)
+        record = api.manager.update(wanted, labels=labels, checked=True)
     except kv.Conflict as exc:
         if if_match is not None and (not if_match.any or api.find(rtype, mesh, name) is None):
             raise _precondition_failed("If-Match: the resource changed while it was being updated") from exc

@@ -13,7 +13,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from kuma_cp.specs.definition import Definition, Meta, SchemaInvalid, SpecError, SpecInvalid, Undecodable
+from kuma_cp.specs.definition import (
+    Definition,
+    Meta,
+    SchemaInvalid,
+    SpecError,
+    SpecInvalid,
+    Undecodable,
+    schema_violations,
+)
 
 __all__ = [
     "DEFINITIONS",
@@ -24,6 +32,7 @@ __all__ = [
     "SpecInvalid",
     "Undecodable",
     "lookup",
+    "schema_violations",
 ]
 
 _MODULES = ("meshtimeout",)

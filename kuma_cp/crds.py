@@ -12,6 +12,8 @@ from kv.drivers.k8s.kinds import Kind, crd_manifest
 __all__ = ["crd_documents", "kinds"]
 
 _SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
+# Kuma's Config is a ConfigMap named as the Config, its text under this data key (pkg/plugins/config/k8s).
+CONFIG_MAP_KEY = "config"
 
 
 def _kind(rtype: ResourceType) -> Kind:
@@ -23,6 +25,14 @@ def _kind(rtype: ResourceType) -> Kind:
             scope="secret",
             mesh_scoped=mesh_scoped,
             secret_type=_SECRET_TYPES[rtype.name],
+        )
+    if rtype.k8s is K8sKind.CONFIG_MAP:
+        return Kind(
+            type=rtype.name,
+            plural="configmaps",
+            scope="configmap",
+            mesh_scoped=mesh_scoped,
+            data_key=CONFIG_MAP_KEY,
         )
     return Kind(
         type=rtype.name,
@@ -40,5 +50,5 @@ def kinds() -> list[Kind]:
 
 
 def crd_documents() -> list[dict[str, object]]:
-    """The CustomResourceDefinitions of every custom kind (Secrets are native, so they have none)."""
-    return [crd_manifest(kind) for kind in kinds() if kind.scope != "secret"]
+    """The CustomResourceDefinitions of every custom kind (Secrets and ConfigMaps are native: none)."""
+    return [crd_manifest(kind) for kind in kinds() if not kind.native]

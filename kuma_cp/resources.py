@@ -27,6 +27,7 @@ class K8sKind(enum.Enum):
     CLUSTER = "Cluster"  # a cluster-scoped custom object
     NAMESPACED = "Namespaced"  # a namespaced custom object; core name = name.namespace
     SECRET = "Secret"  # a native Secret in the system namespace
+    CONFIG_MAP = "ConfigMap"  # a native ConfigMap in the system namespace
 
 
 @frozen(kw_only=True)
@@ -36,7 +37,7 @@ class ResourceType:
     Attributes:
         name: the type name, also the Kubernetes kind (``MeshTrafficPermission``).
         scope: mesh-scoped or global.
-        path: the HTTP API path segment (``meshtrafficpermissions``).
+        path: the HTTP API path segment (``meshtrafficpermissions``); "" for a type with no HTTP route.
         k8s: how Kubernetes keeps it.
         legacy: a protobuf type (its JSON spec is merged into the top level of the REST object and in
             Kubernetes the mesh is a top-level ``mesh`` field); new-style types have ``spec`` and a
@@ -45,6 +46,10 @@ class ResourceType:
         read_only: whether the HTTP API refuses writes (insights are computed by the control plane).
         short_name: Kuma's short name, used in KRIs and by kumactl.
         policy: whether it is a policy.
+        admin_only: only admins may read or write it over HTTP (Kuma's ``AdminOnly``).
+        system_namespace_only: on Kubernetes, allowed only in the system namespace (Kuma's
+            ``AllowedOnSystemNamespaceOnly``).
+        alternative_path: a second HTTP path segment serving the same routes (``global-secrets``).
     """
 
     name: str
@@ -56,6 +61,9 @@ class ResourceType:
     read_only: bool = False
     short_name: str = ""
     policy: bool = False
+    admin_only: bool = False
+    system_namespace_only: bool = False
+    alternative_path: str = ""
 
     @property
     def k8s_plural(self) -> str:
@@ -82,6 +90,20 @@ def _insight(name: str, scope: kv.Scope, path: str, k8s: K8sKind) -> ResourceTyp
     return ResourceType(name=name, scope=scope, path=path, k8s=k8s, legacy=True, read_only=True)
 
 
+def _new_style(
+    name: str, path: str, short_name: str, *, has_status: bool = False, system_namespace_only: bool = False
+) -> ResourceType:
+    """A mesh-scoped new-style resource that is not a policy."""
+    return ResourceType(
+        name=name,
+        scope=MESH,
+        path=path,
+        short_name=short_name,
+        has_status=has_status,
+        system_namespace_only=system_namespace_only,
+    )
+
+
 REGISTRY: tuple[ResourceType, ...] = (
     ResourceType(name="Mesh", scope=GLOBAL, path="meshes", k8s=K8sKind.CLUSTER, legacy=True, short_name="m"),
     _insight("MeshInsight", GLOBAL, "mesh-insights", K8sKind.CLUSTER),
@@ -89,8 +111,19 @@ REGISTRY: tuple[ResourceType, ...] = (
     _insight("ZoneInsight", GLOBAL, "zone-insights", K8sKind.CLUSTER),
     ResourceType(name="Dataplane", scope=MESH, path="dataplanes", legacy=True, short_name="dp"),
     _insight("DataplaneInsight", MESH, "dataplane-insights", K8sKind.NAMESPACED),
-    ResourceType(name="Secret", scope=MESH, path="secrets", k8s=K8sKind.SECRET, legacy=True),
-    ResourceType(name="GlobalSecret", scope=GLOBAL, path="globalsecrets", k8s=K8sKind.SECRET, legacy=True),
+    _insight("ServiceInsight", MESH, "service-insights", K8sKind.CLUSTER),  # mesh-scoped, cluster CRD
+    ResourceType(name="Secret", scope=MESH, path="secrets", k8s=K8sKind.SECRET, legacy=True, admin_only=True),
+    ResourceType(
+        name="GlobalSecret",
+        scope=GLOBAL,
+        path="globalsecrets",
+        k8s=K8sKind.SECRET,
+        legacy=True,
+        admin_only=True,
+        alternative_path="global-secrets",
+    ),
+    # Kuma's internal configuration (the cluster id, ...): stored, but no HTTP route.
+    ResourceType(name="Config", scope=GLOBAL, path="", k8s=K8sKind.CONFIG_MAP, legacy=True),
     _policy("MeshTrafficPermission", "mtp"),
     _policy("MeshTimeout", "mt"),
     ResourceType(name="MeshRetry", scope=MESH, path="meshretries", short_name="mr", policy=True),
@@ -109,22 +142,33 @@ REGISTRY: tuple[ResourceType, ...] = (
     ),
     ResourceType(name="MeshProxyPatch", scope=MESH, path="meshproxypatches", short_name="mpp", policy=True),
     ResourceType(name="MeshTLS", scope=MESH, path="meshtlses", short_name="mtls", policy=True),
-    ResourceType(name="MeshService", scope=MESH, path="meshservices", has_status=True, short_name="msvc"),
-    ResourceType(
-        name="MeshExternalService",
-        scope=MESH,
-        path="meshexternalservices",
-        has_status=True,
-        short_name="extsvc",
+    _policy("MeshHTTPRoute", "mhttpr"),
+    _policy("MeshTCPRoute", "mtcpr"),
+    _policy("MeshMetric", "mm", has_status=True),
+    _policy("MeshPassthrough", "mp"),
+    _new_style("MeshService", "meshservices", "msvc", has_status=True),
+    _new_style(
+        "MeshExternalService", "meshexternalservices", "extsvc", has_status=True, system_namespace_only=True
     ),
+    _new_style("MeshMultiZoneService", "meshmultizoneservices", "mzsvc", has_status=True),
     ResourceType(
-        name="MeshMultiZoneService",
-        scope=MESH,
-        path="meshmultizoneservices",
-        has_status=True,
-        short_name="mzsvc",
+        name="HostnameGenerator",
+        scope=GLOBAL,
+        path="hostnamegenerators",
+        short_name="hg",
+        system_namespace_only=True,
     ),
-    ResourceType(name="HostnameGenerator", scope=GLOBAL, path="hostnamegenerators", short_name="hg"),
+    _new_style("MeshIdentity", "meshidentities", "mid", has_status=True, system_namespace_only=True),
+    _new_style("MeshTrust", "meshtrusts", "mtrust", has_status=True, system_namespace_only=True),
+    _new_style(
+        "MeshOpenTelemetryBackend",
+        "meshopentelemetrybackends",
+        "motb",
+        has_status=True,
+        system_namespace_only=True,
+    ),
+    _new_style("MeshZoneAddress", "meshzoneaddresses", "mza"),
+    _new_style("Workload", "workloads", "wl", has_status=True),
 )
 
 _BY_NAME = {t.name: t for t in REGISTRY}

@@ -7,16 +7,20 @@
 >>> info = IndexInfo(hostname="cp-1", version="2.9.0", instance_id="cp-1-a1b2", cluster_id="")
 >>> app = api_app(manager, info=info)  # an ASGI app: uvicorn.run(app, port=5681)
 
-Routes, for every type of `kuma_cp.resources.REGISTRY` with HTTP path ``P``:
+Routes, for every type of `kuma_cp.resources.REGISTRY` with HTTP path ``P`` (and again under its
+alternative path, ``/global-secrets``; a type without a path, ``Config``, has none):
 
 - global types: ``GET /P`` and ``GET|PUT|DELETE /P/{name}``;
 - mesh-scoped types: ``GET /meshes/{mesh}/P``, ``GET|PUT|DELETE /meshes/{mesh}/P/{name}`` and
   ``GET /P`` (across all meshes);
-- ``GET /`` (the index) and ``GET /_resources`` (the type descriptions ``kumactl export`` reads).
+- ``GET /`` (the index), ``GET /_resources`` (the type descriptions ``kumactl export`` reads) and
+  ``GET /_kri/{kri}`` (the resource a KRI names, as its own GET answers it).
 
-Unknown paths are go-restful's plain ``404: Page Not Found``, a known path with another method
-``405: Method Not Allowed``. Handlers run the manager's blocking calls in worker threads, never on the
-event loop. See `kuma_cp.api.resources` for ``ETag``/``If-Match``, which Kuma does not have.
+An unknown path (an unknown plural included) is 404 in Kuma's JSON error shape (Go Kuma answers
+go-restful's plain ``404: Page Not Found``, which no client can read as an error); a known path with
+another method is go-restful's ``405: Method Not Allowed``. Handlers run the manager's blocking calls in
+worker threads, never on the event loop. See `kuma_cp.api.handlers` for ``ETag``/``If-Match``, which
+Kuma does not have.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from starlette.routing import BaseRoute, Route
 
 import kv
 from kuma_cp import resources
-from kuma_cp.api.context import Api, Endpoint
+from kuma_cp.api.context import Api, Endpoint, respond
 from kuma_cp.api.descriptors import resources_index
-from kuma_cp.api.errors import ApiError, error_response, json_response, plain
+from kuma_cp.api.errors import ApiError, error_response, json_response, plain, validation_error
 from kuma_cp.api.handlers import MAX_BODY, item_endpoint
 from kuma_cp.api.lists import list_endpoint
+from kuma_cp.api.rest import KriError, kri_core_name, parse_kri, render
 from kuma_cp.manager import ResourceManager
 
 __all__ = ["IndexInfo", "api_app"]
@@ -80,27 +85,62 @@ def _static(body: dict[str, Any]) -> Endpoint:
     return endpoint
 
 
-def _routes(api: Api, info: IndexInfo) -> list[BaseRoute]:
+GET_TITLE = "Could not retrieve a resource"
+FORMAT_TITLE = "Could not format a resource"
+FORMATS = '"format" must be one of ["k8s", "kubernetes", "universal"]'
+
+
+def _kri_endpoint(api: Api, system_namespace: str | None) -> Endpoint:
+    """``GET /_kri/{kri}``: Kuma's ``findByKriRoute`` (parse, find by the stored name, then format)."""
+
+    def work(text: str, fmt: str) -> Response:
+        try:
+            identifier = parse_kri(text)
+        except KriError as exc:  # Kuma's BadRequest: its title is always "Bad Request"
+            raise ApiError(400, "Bad Request", f"bad request: {exc}") from None
+        name = kri_core_name(identifier, zone=api.zone, system_namespace=system_namespace)
+        record = api.find(identifier.rtype, identifier.mesh, name)
+        if record is None:
+            raise ApiError(404, GET_TITLE, "Not found")
+        if fmt in ("k8s", "kubernetes"):
+            raise ApiError(501, FORMAT_TITLE, f"format {fmt} is not supported by this control plane yet")
+        if fmt not in ("", "universal"):
+            raise validation_error(FORMAT_TITLE, [("", FORMATS)])
+        body = render(identifier.rtype, record)
+        return json_response(body, headers={"ETag": f'"{record.version}"'})
+
+    async def endpoint(request: Request) -> Response:
+        fmt = next((v for k, v in request.query_params.multi_items() if k == "format"), "")
+        return await respond(GET_TITLE, work, request.path_params["kri"], fmt)
+
+    return endpoint
+
+
+def _routes(api: Api, info: IndexInfo, system_namespace: str | None) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", _static(_index(info)), methods=["GET"]),
         Route("/_resources", _static(resources_index(api.read_only)), methods=["GET"]),
+        Route("/_kri/{kri}", _kri_endpoint(api, system_namespace), methods=["GET"]),
     ]
     methods = ["GET", "PUT", "DELETE"]
     for rtype in resources.REGISTRY:
-        path = f"/{rtype.path}"
-        if rtype.scope is kv.Scope.MESH:
-            in_mesh = f"/meshes/{{mesh}}{path}"
-            routes.append(Route(in_mesh, list_endpoint(api, rtype, in_mesh), methods=["GET"]))
-            routes.append(Route(f"{in_mesh}/{{name}}", item_endpoint(api, rtype), methods=methods))
-            routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
-        else:
-            routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
-            routes.append(Route(f"{path}/{{name}}", item_endpoint(api, rtype), methods=methods))
+        for segment in (rtype.path, rtype.alternative_path):
+            if not segment:
+                continue
+            path = f"/{segment}"
+            if rtype.scope is kv.Scope.MESH:
+                in_mesh = f"/meshes/{{mesh}}{path}"
+                routes.append(Route(in_mesh, list_endpoint(api, rtype, in_mesh), methods=["GET"]))
+                routes.append(Route(f"{in_mesh}/{{name}}", item_endpoint(api, rtype), methods=methods))
+                routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
+            else:
+                routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
+                routes.append(Route(f"{path}/{{name}}", item_endpoint(api, rtype), methods=methods))
     return routes
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return plain(404, "404: Page Not Found")
+    return error_response(ApiError(404, "Not Found", "404: Page Not Found"))
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
@@ -119,6 +159,7 @@ def api_app(
     info: IndexInfo,
     read_only: bool = False,
     zone: str = "default",
+    system_namespace: str | None = None,
 ) -> Starlette:
     """Kuma's HTTP resource API over *manager*, as an ASGI application.
 
@@ -126,11 +167,14 @@ def api_app(
         manager: where resources live.
         info: what ``GET /`` answers.
         read_only: refuse every write with 405 (``KUMA_API_SERVER_READ_ONLY``).
-        zone: this zone control plane's name (``KUMA_MULTIZONE_ZONE_NAME``), for computed labels.
+        zone: this zone control plane's name (``KUMA_MULTIZONE_ZONE_NAME``), for computed labels and
+            for telling the resources a KRI names apart from copies synced from elsewhere.
+        system_namespace: on the Kubernetes store, its system namespace (names of namespaced kinds end
+            in ``.<namespace>``, which ``/_kri`` must add); None elsewhere (Universal).
     """
     api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog())
     app = Starlette(
-        routes=_routes(api, info),
+        routes=_routes(api, info, system_namespace),
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _internal_error},
         max_body_size=MAX_BODY,
     )

@@ -9,12 +9,17 @@
 - ``name``: only names containing it.
 - ``filter[labels.<key>]=<value>``: only resources with that label value (ANDed). Other ``filter[...]``
   keys are refused as Kuma refuses them.
+- Dataplanes only (Kuma's ``filters.Resource``): ``tag=<key>:<value>`` (repeatable, ANDed; a value
+  without ``:`` is ignored) keeps a Dataplane whose gateway tags or whose labels have every key with a
+  value containing the given one (``*``: any value). Kuma 3.0 removed inbound tags, so those are not
+  looked at. ``gateway=true|false|delegated``: only Dataplanes that are (or are not) gateways.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 from starlette.requests import Request
@@ -79,6 +84,65 @@ def label_filters(pairs: Sequence[tuple[str, str]], route: str) -> dict[str, str
     return filters
 
 
+Matcher = Callable[[kv.Record], bool]
+_GATEWAY_MODES = ("", "true", "false", "delegated")
+
+
+def _fuzzy(selector: Mapping[str, str], tags: Any) -> bool:
+    """Kuma's ``TagSelector.MatchesFuzzy``: every key present, its value containing the wanted one."""
+    if not selector:
+        return True
+    if not isinstance(tags, Mapping):
+        return False
+    return all(isinstance(tags.get(k), str) and (v == "*" or v in tags[k]) for k, v in selector.items())
+
+
+def _gateway(record: kv.Record) -> Mapping[str, Any] | None:
+    networking = record.spec.get("networking")
+    gateway = networking.get("gateway") if isinstance(networking, Mapping) else None
+    return gateway if isinstance(gateway, Mapping) else None
+
+
+def _gateway_mode(mode: str, gateway: Mapping[str, Any] | None) -> bool:
+    if mode == "true":
+        return gateway is not None
+    if mode == "false":
+        return gateway is None
+    if mode == "delegated":  # the type's zero value (absent) is DELEGATED
+        return gateway is not None and gateway.get("type", "DELEGATED") in ("DELEGATED", 0)
+    return True
+
+
+def dataplane_filter(pairs: Sequence[tuple[str, str]], route: str) -> Matcher | None:
+    """The ``gateway`` and ``tag`` filters of a Dataplane list; None when neither is given."""
+    mode = _first(pairs, "gateway").lower()
+    if mode not in _GATEWAY_MODES:
+        reason = f"should use `true`, `false` or `delegated` instead of {mode}"
+        raise validation_error(LIST_TITLE, [(f"{route}.gateway", reason)])
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        name, colon, wanted = value.partition(":")  # ":" may appear in a value: split at the first
+        if key == "tag" and colon:
+            tags[name] = wanted
+    if not mode and not tags:
+        return None
+
+    def matches(record: kv.Record) -> bool:
+        gateway = _gateway(record)
+        if not _gateway_mode(mode, gateway):
+            return False
+        return _fuzzy(tags, gateway.get("tags") if gateway else None) or _fuzzy(tags, record.labels)
+
+    return matches
+
+
+def _filtered_page(records: Sequence[kv.Record], matches: Matcher, size: int, start: int) -> kv.Page:
+    """A page of the records that *matches* keeps, from index *start*, with the store's page tokens."""
+    kept = [record for record in records if matches(record)]
+    end = start + size
+    return kv.Page(tuple(kept[start:end]), len(kept), str(end) if end < len(kept) else "")
+
+
 def next_link(request: Request, pairs: Sequence[tuple[str, str]], next_offset: str) -> str | None:
     """Kuma's ``nextLink``: this request's URL with ``offset`` replaced, keys sorted; None at the end."""
     if not next_offset:
@@ -101,6 +165,7 @@ def _page(
     labels: Mapping[str, str],
     size: int,
     offset: str,
+    matches: Matcher | None = None,
 ) -> kv.Page:
     api.check_mesh(rtype, mesh)
     try:
@@ -108,6 +173,10 @@ def _page(
     except kv.Invalid:  # no stored resource can carry such a label: nothing matches
         parse_offset(offset)  # a bad offset is still an error
         return kv.Page((), 0)
+    if matches is not None:  # filtered here, so every record is read, then paged as the store pages
+        start = parse_offset(offset)
+        every = api.manager.list(rtype, mesh=mesh or None, name_contains=name or None, labels=labels or None)
+        return _filtered_page(every.items, matches, size, start)
     return api.manager.list(
         rtype,
         mesh=mesh or None,
@@ -128,7 +197,9 @@ def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
         def work() -> Response:
             size = page_size(pairs)
             labels = label_filters(pairs, route)
-            page = _page(api, rtype, mesh, _first(pairs, "name"), labels, size, _first(pairs, "offset"))
+            matches = dataplane_filter(pairs, route) if rtype.name == "Dataplane" else None
+            name, offset = _first(pairs, "name"), _first(pairs, "offset")
+            page = _page(api, rtype, mesh, name, labels, size, offset, matches)
             body = {
                 "total": page.total,
                 "items": [render(rtype, record) for record in page.items],

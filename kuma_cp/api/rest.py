@@ -1,5 +1,8 @@
 """Kuma's REST form of a resource (``pkg/core/resources/model/rest``), its KRI and its computed labels.
 
+A KRI is ``kri_<short>_<mesh>_<zone>_<namespace>_<display name>_<section>`` (Kuma's ``pkg/core/kri``);
+`parse_kri` reads one back and `kri_core_name` finds the stored name it stands for.
+
 Meta first, in Kuma's order: ``type``, ``mesh`` (mesh-scoped types only), ``name``, ``creationTime``,
 ``modificationTime`` (Go's RFC 3339 with nanoseconds, trailing zeros dropped; always UTC ``Z`` here),
 ``labels`` (omitted when empty) and ``kri`` (types with a short name). Then:
@@ -17,11 +20,27 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import kv
-from kuma_cp.api.descriptors import DESTINATIONS, provided_by_zone
-from kuma_cp.resources import ResourceType
+from attrs import frozen
 
-__all__ = ["META_KEYS", "compute_labels", "display_name", "format_time", "kri", "render"]
+import kv
+from kuma_cp import resources
+from kuma_cp.api.descriptors import DESTINATIONS, provided_by_zone
+from kuma_cp.resources import K8sKind, ResourceType
+
+__all__ = [
+    "META_KEYS",
+    "Kri",
+    "KriError",
+    "compute_labels",
+    "display_name",
+    "format_time",
+    "go_quote",
+    "hashed_name",
+    "kri",
+    "kri_core_name",
+    "parse_kri",
+    "render",
+]
 
 # Top-level keys of a body that are meta, not spec (for legacy types, whose spec is the rest).
 META_KEYS = frozenset({"type", "mesh", "name", "creationTime", "modificationTime", "labels", "kri"})
@@ -55,6 +74,96 @@ def kri(rtype: ResourceType, mesh: str, name: str, labels: Mapping[str, str]) ->
     if not rtype.short_name:
         return ""
     return "kri_" + "_".join(_kri_parts(rtype, mesh, name, labels)) + "_"
+
+
+class KriError(ValueError):
+    """A string that is not a KRI; the message is Kuma's (``invalid identifier string: "x"``)."""
+
+
+@frozen
+class Kri:
+    """A parsed KRI: the type it names and its parts."""
+
+    rtype: ResourceType
+    mesh: str
+    zone: str
+    namespace: str
+    name: str
+    section: str
+
+
+_GO_SHORT = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+
+
+def go_quote(text: str) -> str:
+    """Go's ``strconv.Quote`` (``%q``): printable characters kept, the rest escaped as Go escapes them."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in ('"', "\\"):
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        elif code in _GO_SHORT:
+            out.append(_GO_SHORT[code])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out) + '"'
+
+
+def parse_kri(text: str) -> Kri:
+    """Kuma's ``kri.FromString``: split at ``_``, at least 7 parts, the type found by its short name."""
+    parts = text.split("_")
+    if len(parts) < 7:
+        raise KriError(f"invalid identifier string: {go_quote(text)}")
+    if parts[0] != "kri":
+        raise KriError(f"identifier must start with 'kri': {go_quote(text)}")
+    rtype = next((t for t in resources.REGISTRY if t.short_name and t.short_name == parts[1]), None)
+    if rtype is None:
+        raise KriError(f"unknown short name of resource type: {go_quote(parts[1])}")
+    mesh, zone, namespace, name = parts[2:6]
+    return Kri(rtype, mesh, zone, namespace, name, "".join(parts[6:]))
+
+
+_FNV_OFFSET, _FNV_PRIME, _U64 = 0xCBF29CE484222325, 0x100000001B3, (1 << 64) - 1
+_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery's rand.SafeEncodeString
+_HASHED_NAME_MAX = 253 - 17  # a Kubernetes name, less a dash and 16 hash characters
+
+
+def hashed_name(mesh: str, name: str, *values: str) -> str:
+    """Kuma's ``hash.HashedName``: the name a resource synced from elsewhere is stored under.
+
+    FNV-1a (64 bits) of the concatenated mesh, name and values, in hex, each hex digit mapped onto
+    Kubernetes' vowel-free alphabet, after the name (cut to fit a Kubernetes name) and a dash.
+    """
+    digest = _FNV_OFFSET
+    for byte in "".join((mesh, name, *values)).encode():
+        digest = ((digest ^ byte) * _FNV_PRIME) & _U64
+    encoded = "".join(_SAFE_ALPHABET[ord(c) % len(_SAFE_ALPHABET)] for c in f"{digest:016x}")
+    return f"{name[:_HASHED_NAME_MAX]}-{encoded}"
+
+
+def kri_core_name(identifier: Kri, *, zone: str, system_namespace: str | None = None) -> str:
+    """The stored name a KRI stands for on a zone control plane named *zone* (Kuma's ``getCoreName``).
+
+    A resource that originated in this zone is stored under its own name; one synced from elsewhere
+    (another zone, or global: no zone) under its `hashed_name`. *system_namespace* is given on Kubernetes,
+    where a namespaced kind's name ends in ``.<namespace>`` (the KRI's, else the system namespace's, and
+    always the system namespace's for a synced copy).
+    """
+    kubernetes = system_namespace is not None and identifier.rtype.k8s is not K8sKind.CLUSTER
+    if identifier.zone == zone:
+        name = identifier.name
+        namespace = identifier.namespace or system_namespace
+    else:
+        values = [v for v in (identifier.zone, identifier.namespace) if v]
+        name = hashed_name(identifier.mesh, identifier.name, *values)
+        namespace = system_namespace
+    return f"{name}.{namespace}" if kubernetes else name
 
 
 def _port_sections(rtype: ResourceType, spec: Mapping[str, Any]) -> list[tuple[int, str]]:

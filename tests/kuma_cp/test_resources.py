@@ -22,13 +22,17 @@ def test_registry_has_every_type_the_issue_names() -> None:
         "MeshRateLimit", "MeshAccessLog", "MeshTrace", "MeshFaultInjection", "MeshLoadBalancingStrategy",
         "MeshProxyPatch", "MeshTLS", "MeshService", "MeshExternalService", "MeshMultiZoneService",
         "HostnameGenerator",
+        # Kuma 3.0 (issue 13)
+        "MeshHTTPRoute", "MeshTCPRoute", "MeshMetric", "MeshPassthrough", "MeshIdentity", "MeshTrust",
+        "MeshOpenTelemetryBackend", "MeshZoneAddress", "Workload", "ServiceInsight", "Config",
     }  # fmt: skip
 
 
 def test_names_paths_and_short_names_are_unique() -> None:
     for attribute in ("name", "path", "k8s_plural"):
-        values = [getattr(t, attribute) for t in resources.REGISTRY]
+        values = [getattr(t, attribute) for t in resources.REGISTRY if getattr(t, attribute)]
         assert len(values) == len(set(values)), attribute
+    assert [t.name for t in resources.REGISTRY if not t.path] == ["Config"]  # no HTTP route
     short = [t.short_name for t in resources.REGISTRY if t.short_name]
     assert len(short) == len(set(short))
 
@@ -68,9 +72,14 @@ def test_kumas_paths_plurals_and_scopes() -> None:
     assert with_status == [
         "MeshAccessLog",
         "MeshTrace",
+        "MeshMetric",
         "MeshService",
         "MeshExternalService",
         "MeshMultiZoneService",
+        "MeshIdentity",
+        "MeshTrust",
+        "MeshOpenTelemetryBackend",
+        "Workload",
     ]
 
 

@@ -1,45 +1,36 @@
-"""The Kubernetes driver: kv records as Kuma's custom objects (and native Secrets) via the official client.
+"""The Kubernetes driver: kv records as custom objects (or native Secrets and ConfigMaps), official client.
 
 Versions are ``metadata.resourceVersion``. An update replaces the object with the version it was given as
 the precondition, so the API server refuses a stale one (409 → `Conflict`); a delete at a version uses a
 delete precondition. No garbage collector runs beside a bare API server, so the driver deletes what a
 record owns itself, recursively, before `delete` returns: dependents carry their owner's uid as a label.
+How a record becomes an object is `kv.drivers.k8s.mapping`.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
 
 from kv.driver import Listener, Query, Row, page
 from kv.drivers.k8s.errors import translate_errors
-from kv.drivers.k8s.kinds import ANNOTATION_PREFIX, Kind
+from kv.drivers.k8s.kinds import NATIVE_KINDS, Kind
+from kv.drivers.k8s.mapping import MESH_LABEL, OWNER_UID, Mapper
 from kv.drivers.k8s.watch import Watcher
 from kv.errors import AlreadyExists, Conflict, Invalid, NotFound, quote
 from kv.model import Key, ResourceChanged
 
 __all__ = ["KubernetesDriver"]
 
-MESH_LABEL = "kuma.io/mesh"
-OWNER_UID = ANNOTATION_PREFIX + "owner-uid"
-A_LABELS, A_OWNER = ANNOTATION_PREFIX + "labels", ANNOTATION_PREFIX + "owner"
-A_CTIME, A_MTIME = ANNOTATION_PREFIX + "creation-time", ANNOTATION_PREFIX + "modification-time"
-
-
-def _time(value: str | None, fallback: str) -> datetime:
-    text = value or fallback
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
 
 class KubernetesDriver:
-    """Records in a Kubernetes cluster, one custom resource (or Secret) kind per record type."""
+    """Records in a Kubernetes cluster, one custom resource (or native object) kind per record type."""
 
     name = "kubernetes"
 
@@ -59,6 +50,7 @@ class KubernetesDriver:
         self._kinds = {kind.type: kind for kind in kinds}
         self._system_namespace = system_namespace
         self._annotation_labels = frozenset(annotation_labels)
+        self._mapper = Mapper(system_namespace, self._annotation_labels)
         self._timeout = timeout
         self._namespaces: set[str] = set()
         self._lock = threading.Lock()
@@ -84,7 +76,7 @@ class KubernetesDriver:
                 loader.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
         return cls(client.ApiClient(configuration), kinds, **options)
 
-    # --- mapping -----------------------------------------------------------------------------------
+    # --- mapping ---------------------------------------------------------------------------------------
 
     def _kind(self, type_name: str) -> Kind:
         kind = self._kinds.get(type_name)
@@ -92,113 +84,28 @@ class KubernetesDriver:
             raise Invalid(f"type {quote(type_name)} has no Kubernetes kind registered with this store")
         return kind
 
-    def _locate(self, kind: Kind, key: Key) -> tuple[str | None, str]:
-        if kind.scope == "secret":
-            return self._system_namespace, key.name
-        if kind.layout == "mesh-namespace":
-            return (key.mesh or None) if kind.mesh_scoped else None, key.name
-        if not kind.namespaced:
-            return None, key.name
-        name, dot, namespace = key.name.rpartition(".")
-        if not dot:
-            raise Invalid(
-                f'name "{key.name}" must include namespace after the dot, ex. "name.namespace"', key=key
-            )
-        return namespace, name
-
-    def _body(
-        self, kind: Kind, row: Row, owner: Mapping[str, Any] | None, version: str | None
-    ) -> dict[str, Any]:
-        """The object for *row*; *owner*: the owner's ownerReference (its ``uid`` also goes in a label)."""
-        namespace, name = self._locate(kind, row.key)
-        labels = {k: v for k, v in row.labels.items() if k not in self._annotation_labels}
-        annotations = {k: v for k, v in row.labels.items() if k in self._annotation_labels}
-        annotations |= {
-            A_LABELS: json.dumps(dict(row.labels), sort_keys=True),
-            A_CTIME: row.creation_time.isoformat(),
-            A_MTIME: row.modification_time.isoformat(),
-        }
-        body: dict[str, Any] = {"metadata": {"name": name, "labels": labels, "annotations": annotations}}
-        if row.owner is not None and owner is not None:
-            annotations[A_OWNER] = json.dumps([row.owner.type, row.owner.mesh, row.owner.name])
-            labels[OWNER_UID] = owner["uid"]
-            body["metadata"]["ownerReferences"] = [dict(owner)]
-        if namespace is not None:
-            body["metadata"]["namespace"] = namespace
-        if version is not None:
-            body["metadata"]["resourceVersion"] = version
-        if kind.mesh_scoped and kind.layout == "kuma":
-            if kind.mesh_field:
-                body["mesh"] = row.key.mesh
-            else:
-                labels[MESH_LABEL] = row.key.mesh
-        spec, status = json.loads(row.spec), json.loads(row.status)
-        if kind.scope == "secret":
-            body |= {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "type": kind.secret_type,
-                "data": {"value": spec.get("data", "")},
-            }
-            return body
-        body |= {"apiVersion": kind.api_version, "kind": kind.type, kind.spec_field: spec}
-        if status and kind.spec_field != "status":
-            body["status"] = status
-        return body
-
-    def _row(self, kind: Kind, obj: Mapping[str, Any]) -> Row:
-        meta = obj.get("metadata") or {}
-        labels_k8s = dict(meta.get("labels") or {})
-        annotations = dict(meta.get("annotations") or {})
-        namespace, name = meta.get("namespace"), meta["name"]
-        if kind.scope == "secret" or kind.layout == "mesh-namespace" or not kind.namespaced:
-            core_name = name
-        else:
-            core_name = f"{name}.{namespace}"
-        if not kind.mesh_scoped:
-            mesh = ""
-        elif kind.layout == "mesh-namespace":
-            mesh = namespace or ""
-        elif kind.mesh_field:
-            mesh = obj.get("mesh") or ""
-        else:
-            mesh = labels_k8s.get(MESH_LABEL) or "default"  # Kuma reads a missing label as "default"
-        if A_LABELS in annotations:
-            labels = json.loads(annotations[A_LABELS])
-        else:  # written by Go Kuma: its labels, plus those it keeps as annotations
-            labels = labels_k8s | {k: v for k, v in annotations.items() if k in self._annotation_labels}
-        owner = Key(*json.loads(annotations[A_OWNER])) if A_OWNER in annotations else None
-        created = meta.get("creationTimestamp") or "1970-01-01T00:00:00Z"
-        if kind.scope == "secret":
-            spec: Any = {"data": (obj.get("data") or {}).get("value", "")}
-            status: Any = {}
-        else:
-            spec = obj.get(kind.spec_field) or {}
-            status = obj.get("status") or {} if kind.spec_field != "status" else {}
-        return Row(
-            key=Key(kind.type, mesh, core_name),
-            spec=json.dumps(spec),
-            status=json.dumps(status),
-            labels=labels,
-            creation_time=_time(annotations.get(A_CTIME), created),
-            modification_time=_time(annotations.get(A_MTIME) or annotations.get(A_CTIME), created),
-            owner=owner,
-            version=str(meta.get("resourceVersion", "")),
-        )
-
     # --- raw calls ---------------------------------------------------------------------------------
+
+    def _native_list(self, kind: Kind) -> Callable[..., Any]:
+        """Lists the system namespace's native objects of *kind* (Secrets of its type only)."""
+        noun = "secret" if kind.scope == "secret" else "config_map"
+        selector = {"field_selector": f"type={kind.secret_type}"} if kind.scope == "secret" else {}
+        lister = getattr(self._core, f"list_namespaced_{noun}")
+
+        def native_list(**kw: Any) -> Any:
+            return lister(self._system_namespace, **selector, **kw)
+
+        return native_list
 
     def _call(self, kind: Kind, verb: str, namespace: str | None, **kw: Any) -> Any:
         kw["_request_timeout"] = self._timeout
-        if kind.scope == "secret":
-            if verb == "list_all":  # only Secrets of this kind's type, in the system namespace
-                selector = f"type={kind.secret_type}"
-                result = self._core.list_namespaced_secret(
-                    self._system_namespace, field_selector=selector, **kw
-                )
+        if kind.native:
+            if verb == "list_all":
+                result = self._native_list(kind)(**kw)
             else:
+                noun = "secret" if kind.scope == "secret" else "config_map"
                 core_verb = "read" if verb == "get" else verb  # CoreV1Api reads, CustomObjectsApi gets
-                result = getattr(self._core, f"{core_verb}_namespaced_secret")(namespace=namespace, **kw)
+                result = getattr(self._core, f"{core_verb}_namespaced_{noun}")(namespace=namespace, **kw)
             return self._api.sanitize_for_serialization(result)
         common = (kind.group, kind.version)
         if verb == "list_all":
@@ -211,10 +118,10 @@ class KubernetesDriver:
 
     def _fetch(self, key: Key) -> tuple[Kind, dict[str, Any]]:
         kind = self._kind(key.type)
-        namespace, name = self._locate(kind, key)
+        namespace, name = self._mapper.locate(kind, key)
         with translate_errors(key):
             obj = self._call(kind, "get", namespace, name=name)
-        if self._row(kind, obj).key.mesh != key.mesh:
+        if self._mapper.row(kind, obj).key.mesh != key.mesh:
             raise NotFound.of(key)  # the same object, asked for in another mesh
         return kind, obj
 
@@ -242,18 +149,18 @@ class KubernetesDriver:
                 except NotFound:
                     raise NotFound.of(row.owner) from None
                 raise AlreadyExists.of(row.key) from None
-            secret = owner_kind.scope == "secret"
+            native = owner_kind.native
             owner = {
-                "apiVersion": "v1" if secret else owner_kind.api_version,
-                "kind": "Secret" if secret else owner_kind.type,
+                "apiVersion": "v1" if native else owner_kind.api_version,
+                "kind": NATIVE_KINDS[owner_kind.scope] if native else owner_kind.type,
                 "name": owner_obj["metadata"]["name"],
                 "uid": owner_obj["metadata"]["uid"],
             }
-        body = self._body(kind, row, owner, None)
+        body = self._mapper.body(kind, row, owner, None)
         namespace = body["metadata"].get("namespace")
         self._ensure_namespace(namespace)
         with translate_errors(row.key):
-            return self._row(kind, self._call(kind, "create", namespace, body=body))
+            return self._mapper.row(kind, self._call(kind, "create", namespace, body=body))
 
     def update(  # noqa: D102
         self,
@@ -269,7 +176,7 @@ class KubernetesDriver:
             kind, obj = self._fetch(key)
         except NotFound:
             raise Conflict.of(key) from None
-        current = self._row(kind, obj)
+        current = self._mapper.row(kind, obj)
         if current.version != expected:
             raise Conflict.of(key)
         row = Row(
@@ -283,12 +190,12 @@ class KubernetesDriver:
             version=expected,
         )
         references = obj["metadata"].get("ownerReferences") or [None]
-        body = self._body(kind, row, references[0], expected)
+        body = self._mapper.body(kind, row, references[0], expected)
         with translate_errors(key, conflict_when_missing=True):
             replaced = self._call(
                 kind, "replace", body["metadata"].get("namespace"), name=body["metadata"]["name"], body=body
             )
-        return self._row(kind, replaced)
+        return self._mapper.row(kind, replaced)
 
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         kind, obj = self._fetch(key)
@@ -306,7 +213,7 @@ class KubernetesDriver:
                 for child in found.get("items") or []:
                     child_meta = child["metadata"]
                     try:
-                        with translate_errors(self._row(dependent_kind, child).key):
+                        with translate_errors(self._mapper.row(dependent_kind, child).key):
                             self._call(
                                 dependent_kind, "delete", child_meta.get("namespace"), name=child_meta["name"]
                             )
@@ -316,7 +223,7 @@ class KubernetesDriver:
 
     def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
         kind, obj = self._fetch(key)
-        return self._row(kind, obj)
+        return self._mapper.row(kind, obj)
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
         kind = self._kind(query.type)
@@ -328,9 +235,8 @@ class KubernetesDriver:
                 selector.append(f"{label}={value}")
         with translate_errors():
             found = self._call(kind, "list_all", None, label_selector=",".join(selector))
-        rows = sorted(
-            (self._row(kind, obj) for obj in found.get("items") or []), key=lambda r: (r.key.mesh, r.key.name)
-        )
+        rows = [self._mapper.row(kind, obj) for obj in found.get("items") or []]
+        rows.sort(key=lambda r: (r.key.mesh, r.key.name))
         return page(rows, query)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:  # noqa: D102
@@ -350,19 +256,14 @@ class KubernetesDriver:
         return [(self._lister(kind), self._reader(kind)) for kind in self._kinds.values()]
 
     def _lister(self, kind: Kind) -> Callable[..., Any]:
-        def list_secrets(**kw: Any) -> Any:
-            return self._core.list_namespaced_secret(
-                self._system_namespace, field_selector=f"type={kind.secret_type}", **kw
-            )
-
         def list_objects(**kw: Any) -> Any:
             return self._custom.list_cluster_custom_object(kind.group, kind.version, kind.plural, **kw)
 
-        return list_secrets if kind.scope == "secret" else list_objects
+        return self._native_list(kind) if kind.native else list_objects
 
     def _reader(self, kind: Kind) -> Callable[[Any], Row]:
         def read(obj: Any) -> Row:  # watch events carry plain dicts (the listers have no return type)
-            return self._row(
+            return self._mapper.row(
                 kind, obj if isinstance(obj, Mapping) else self._api.sanitize_for_serialization(obj)
             )
 

@@ -5,8 +5,10 @@ Two layouts of a record type (a `Kind`):
 - **Kuma's** (``layout="kuma"``), exactly as Kuma's CRDs (semantics reference §5): group ``kuma.io``,
   version ``v1alpha1``, kind = type name. A cluster-scoped kind's object name is the record name; a
   namespaced kind's record name is ``<name>.<namespace>``, split at the last dot. The mesh is the
-  ``kuma.io/mesh`` label (new-style types) or a top-level ``mesh`` field (legacy types). Secrets and
-  GlobalSecrets are native ``Secret`` objects in the system namespace.
+  ``kuma.io/mesh`` label (new-style types) or a top-level ``mesh`` field (legacy types). A kind may
+  instead be a native object in the system namespace: a ``Secret`` of a given type (Kuma's Secrets and
+  GlobalSecrets) or a ``ConfigMap`` whose one data entry holds the spec field of the same name (Kuma's
+  Configs).
 - **Mesh as namespace** (``layout="mesh-namespace"``), for kv users who are not Kuma: a mesh-scoped record
   (type, mesh, name) is the object ``name`` in namespace ``mesh``, so names repeat across meshes exactly as
   on the other backends; global types are cluster-scoped.
@@ -22,11 +24,12 @@ from typing import Literal
 
 from attrs import frozen
 
-__all__ = ["ANNOTATION_PREFIX", "Kind", "crd_manifest"]
+__all__ = ["ANNOTATION_PREFIX", "NATIVE_KINDS", "Kind", "crd_manifest"]
 
 ANNOTATION_PREFIX = "kv.kuma.io/"
 Layout = Literal["kuma", "mesh-namespace"]
-Scope = Literal["cluster", "namespaced", "secret"]
+Scope = Literal["cluster", "namespaced", "secret", "configmap"]
+NATIVE_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}  # scope -> the native object's kind
 
 
 @frozen(kw_only=True)
@@ -36,12 +39,15 @@ class Kind:
     Attributes:
         type: the kv record type, also the Kubernetes kind.
         plural: the resource's plural name (``meshtrafficpermissions``).
-        scope: ``cluster`` or ``namespaced`` custom objects, or ``secret`` for native Secrets.
+        scope: ``cluster`` or ``namespaced`` custom objects, or native objects in the system namespace:
+            ``secret`` (Secrets) or ``configmap`` (ConfigMaps).
         mesh_scoped: whether records of the type live in a mesh.
         layout: ``kuma`` or ``mesh-namespace`` (see the module docstring).
         mesh_field: Kuma's legacy types keep the mesh in a top-level ``mesh`` field, not a label.
         spec_field: where the spec lives (Kuma's insights keep theirs under ``status``).
         secret_type: the native Secret's type (``system.kuma.io/secret``) when scope is ``secret``.
+        data_key: when scope is ``configmap``, the spec's one (string) field, kept as the ConfigMap's
+            data entry of the same name (``config``).
         group: the API group.
         version: the API version.
     """
@@ -54,6 +60,7 @@ class Kind:
     mesh_field: bool = False
     spec_field: str = "spec"
     secret_type: str = ""
+    data_key: str = ""
     group: str = "kuma.io"
     version: str = "v1alpha1"
 
@@ -61,6 +68,11 @@ class Kind:
     def api_version(self) -> str:
         """``group/version``."""
         return f"{self.group}/{self.version}"
+
+    @property
+    def native(self) -> bool:
+        """Whether objects of the kind are native Kubernetes objects in the system namespace."""
+        return self.scope in NATIVE_KINDS
 
     @property
     def namespaced(self) -> bool:

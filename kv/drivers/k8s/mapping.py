@@ -1,0 +1,153 @@
+"""Records to Kubernetes objects and back (pure data; imports no client).
+
+`Mapper` places a record (`locate`), builds the object that holds it (`body`) and reads a record back from
+an object (`row`), for every `Kind` layout: custom objects, native Secrets and native ConfigMaps. The store's
+own times and the record's exact labels travel in annotations; objects written by Go Kuma, without them,
+read as Kuma reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import frozen
+
+from kv.driver import Row
+from kv.drivers.k8s.kinds import ANNOTATION_PREFIX, NATIVE_KINDS, Kind
+from kv.errors import Invalid, quote
+from kv.model import Key
+
+__all__ = ["MESH_LABEL", "OWNER_UID", "Mapper"]
+
+MESH_LABEL = "kuma.io/mesh"
+OWNER_UID = ANNOTATION_PREFIX + "owner-uid"
+A_LABELS, A_OWNER = ANNOTATION_PREFIX + "labels", ANNOTATION_PREFIX + "owner"
+A_CTIME, A_MTIME = ANNOTATION_PREFIX + "creation-time", ANNOTATION_PREFIX + "modification-time"
+
+
+def _time(value: str | None, fallback: str) -> datetime:
+    text = value or fallback
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _native_fields(kind: Kind, key: Key, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A native object's own fields holding *spec*: a Secret's type and data, a ConfigMap's data."""
+    if kind.scope == "secret":
+        return {"type": kind.secret_type, "data": {"value": spec.get("data", "")}}
+    field = kind.data_key
+    if set(spec) - {field} or not isinstance(spec.get(field, ""), str):
+        raise Invalid(
+            f"type {quote(kind.type)} is kept in a ConfigMap: its spec may hold only the string field"
+            f" {quote(field)}",
+            key=key,
+        )
+    return {"data": {field: spec[field]} if field in spec else {}}
+
+
+def _native_spec(kind: Kind, obj: Mapping[str, Any]) -> dict[str, Any]:
+    data = obj.get("data") or {}
+    if kind.scope == "secret":
+        return {"data": data.get("value", "")}
+    return {kind.data_key: data[kind.data_key]} if kind.data_key in data else {}
+
+
+@frozen
+class Mapper:
+    """How records map onto objects, for a system namespace and the labels kept as annotations."""
+
+    system_namespace: str
+    annotation_labels: frozenset[str]
+
+    def locate(self, kind: Kind, key: Key) -> tuple[str | None, str]:
+        """The (namespace or None, object name) holding *key*."""
+        if kind.native:
+            return self.system_namespace, key.name
+        if kind.layout == "mesh-namespace":
+            return (key.mesh or None) if kind.mesh_scoped else None, key.name
+        if not kind.namespaced:
+            return None, key.name
+        name, dot, namespace = key.name.rpartition(".")
+        if not dot:
+            raise Invalid(
+                f'name "{key.name}" must include namespace after the dot, ex. "name.namespace"', key=key
+            )
+        return namespace, name
+
+    def body(
+        self, kind: Kind, row: Row, owner: Mapping[str, Any] | None, version: str | None
+    ) -> dict[str, Any]:
+        """The object for *row*; *owner*: the owner's ownerReference (its ``uid`` also goes in a label)."""
+        namespace, name = self.locate(kind, row.key)
+        labels = {k: v for k, v in row.labels.items() if k not in self.annotation_labels}
+        annotations = {k: v for k, v in row.labels.items() if k in self.annotation_labels}
+        annotations |= {
+            A_LABELS: json.dumps(dict(row.labels), sort_keys=True),
+            A_CTIME: row.creation_time.isoformat(),
+            A_MTIME: row.modification_time.isoformat(),
+        }
+        body: dict[str, Any] = {"metadata": {"name": name, "labels": labels, "annotations": annotations}}
+        if row.owner is not None and owner is not None:
+            annotations[A_OWNER] = json.dumps([row.owner.type, row.owner.mesh, row.owner.name])
+            labels[OWNER_UID] = owner["uid"]
+            body["metadata"]["ownerReferences"] = [dict(owner)]
+        if namespace is not None:
+            body["metadata"]["namespace"] = namespace
+        if version is not None:
+            body["metadata"]["resourceVersion"] = version
+        if kind.mesh_scoped and kind.layout == "kuma":
+            if kind.mesh_field:
+                body["mesh"] = row.key.mesh
+            else:
+                labels[MESH_LABEL] = row.key.mesh
+        spec, status = json.loads(row.spec), json.loads(row.status)
+        if kind.native:
+            body |= {"apiVersion": "v1", "kind": NATIVE_KINDS[kind.scope]}
+            return body | _native_fields(kind, row.key, spec)
+        body |= {"apiVersion": kind.api_version, "kind": kind.type, kind.spec_field: spec}
+        if status and kind.spec_field != "status":
+            body["status"] = status
+        return body
+
+    def row(self, kind: Kind, obj: Mapping[str, Any]) -> Row:
+        """The record an object of *kind* holds."""
+        meta = obj.get("metadata") or {}
+        labels_k8s = dict(meta.get("labels") or {})
+        annotations = dict(meta.get("annotations") or {})
+        namespace, name = meta.get("namespace"), meta["name"]
+        if kind.native or kind.layout == "mesh-namespace" or not kind.namespaced:
+            core_name = name
+        else:
+            core_name = f"{name}.{namespace}"
+        if not kind.mesh_scoped:
+            mesh = ""
+        elif kind.layout == "mesh-namespace":
+            mesh = namespace or ""
+        elif kind.mesh_field:
+            mesh = obj.get("mesh") or ""
+        else:
+            mesh = labels_k8s.get(MESH_LABEL) or "default"  # Kuma reads a missing label as "default"
+        if A_LABELS in annotations:
+            labels = json.loads(annotations[A_LABELS])
+        else:  # written by Go Kuma: its labels, plus those it keeps as annotations
+            labels = labels_k8s | {k: v for k, v in annotations.items() if k in self.annotation_labels}
+        owner = Key(*json.loads(annotations[A_OWNER])) if A_OWNER in annotations else None
+        created = meta.get("creationTimestamp") or "1970-01-01T00:00:00Z"
+        if kind.native:
+            spec: Any = _native_spec(kind, obj)
+            status: Any = {}
+        else:
+            spec = obj.get(kind.spec_field) or {}
+            status = obj.get("status") or {} if kind.spec_field != "status" else {}
+        return Row(
+            key=Key(kind.type, mesh, core_name),
+            spec=json.dumps(spec),
+            status=json.dumps(status),
+            labels=labels,
+            creation_time=_time(annotations.get(A_CTIME), created),
+            modification_time=_time(annotations.get(A_MTIME) or annotations.get(A_CTIME), created),
+            owner=owner,
+            version=str(meta.get("resourceVersion", "")),
+        )

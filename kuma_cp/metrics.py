@@ -2,6 +2,9 @@
 
 - ``store{operation, resource_type}``: histogram of store operations, in seconds (failed ones included).
 - ``store_conflicts{resource_type}``: creates that found the key taken, updates that lost a race.
+- ``store_corrupt_resources{resource_type}``: stored resources found unreadable (spec, status or labels
+  not JSON objects), each version of each counted once per process (see `Metrics.record_corrupt`). Not
+  Kuma's: Go Kuma fails the whole list instead.
 - ``store_cache{operation, resource_type, result}``: read cache outcomes (``hit``, ``miss``, ``hit-wait``).
 - ``leader``: 1 while this instance leads. ``events_dropped``: events the event bus discarded.
 - ``store_postgres_connections{type=open_connections|in_use|idle, pool}`` and
@@ -134,6 +137,7 @@ class Metrics:
         registry: where they are registered; add more collectors here.
         store: the ``store`` histogram (see `MeteredStore`).
         store_conflicts: the ``store_conflicts`` counter.
+        store_corrupt_resources: the ``store_corrupt_resources`` counter (see `record_corrupt`).
         store_cache: the ``store_cache`` counter (see `record_cache`).
         leader: the ``leader`` gauge (see `watch_leader`).
     """
@@ -146,6 +150,12 @@ class Metrics:
         self.store_conflicts = Counter(
             "store_conflicts",
             "Counter of store conflicts while update",
+            ["resource_type"],
+            registry=self.registry,
+        )
+        self.store_corrupt_resources = Counter(
+            "store_corrupt_resources",
+            "Counter of stored resources that could not be read, once per resource version",
             ["resource_type"],
             registry=self.registry,
         )
@@ -164,6 +174,10 @@ class Metrics:
         if result not in CACHE_RESULTS:
             raise ValueError(f"cache result must be one of {CACHE_RESULTS}, not {result!r}")
         self.store_cache.labels(operation=operation, resource_type=resource_type, result=result).inc()
+
+    def record_corrupt(self, error: kv.Corrupt) -> None:
+        """Count an unreadable resource: a `kv.Store`'s ``on_corrupt`` (called once per version of each)."""
+        self.store_corrupt_resources.labels(resource_type=error.key.type).inc()
 
     def watch_leader(self, is_leader: Callable[[], bool]) -> None:
         """Read the ``leader`` gauge from *is_leader* (e.g. a `LeaderElector`'s) at each scrape."""

@@ -78,6 +78,7 @@ class Runtime:
         config = self.config
         self.store = store = open_store(config)
         self._stops.append(store.close)
+        store.on_corrupt = self.metrics.record_corrupt
         metered = MeteredStore(store, self.metrics)
         manager = ResourceManager(metered, config=config.store)
         ttl = config.store.cache.expiration_time.total_seconds()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kv.drivers import open_driver
-from kv.errors import AlreadyExists, Conflict, Invalid, KVError, NotFound, Unavailable
+from kv.errors import AlreadyExists, Conflict, Corrupt, Invalid, KVError, NotFound, Unavailable
 from kv.events import Subscription
 from kv.model import Catalog, Key, Op, Page, Record, RecordType, ResourceChanged, Scope
 from kv.store import Store
@@ -23,6 +23,7 @@ __all__ = [
     "AlreadyExists",
     "Catalog",
     "Conflict",
+    "Corrupt",
     "Invalid",
     "KVError",
     "Key",

@@ -7,11 +7,14 @@
     ├── AlreadyExists                    create on a key that is taken
     ├── Conflict                         the version precondition failed: stale, or the record is gone
     ├── Invalid(KVError, ValueError)     the store can never accept this; replaying it unchanged cannot help
+    ├── Corrupt                          a stored record cannot be read (a hand-made row, a foreign writer)
     └── Unavailable                      transient: connection lost, timeout, overload; retryable
 
 Messages are Kuma's (``resource not found: type="Mesh" name="m1" mesh=""``), so that the HTTP API and
 logs read the same as Go Kuma's. Drivers translate their library's errors into this tree in exactly one
-place each (a ``_translate_errors`` context manager); nothing else from a driver may escape.
+place each (a ``_translate_errors`` context manager); nothing else from a driver may escape. Drivers
+hand over stored content as it is; whether it can be read is decided in one place for every driver, where
+`kv.Store` decodes it (`Corrupt`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from kv.model import Key
 
-__all__ = ["AlreadyExists", "Conflict", "Invalid", "KVError", "NotFound", "Unavailable"]
+__all__ = ["AlreadyExists", "Conflict", "Corrupt", "Invalid", "KVError", "NotFound", "Unavailable"]
 
 
 def quote(value: str) -> str:
@@ -104,6 +107,35 @@ class Invalid(KVError, ValueError):
 
 def _rebuild_invalid(reason: str, key: Key | None) -> Invalid:
     return Invalid(reason, key=key)
+
+
+class Corrupt(KVError):
+    """A stored record that cannot be read: ``stored resource could not be read: type=... ...: <reason>``.
+
+    Its spec, status or labels do not decode as JSON objects (JSON ``null`` reads as empty, as Go Kuma reads
+    it). kv never writes such a record; a hand-made row or a foreign writer can. A get of it raises this;
+    a listing leaves it out (see `kv.Store.list`). It can still be deleted, or replaced by an update at
+    *version*.
+
+    Attributes:
+        key: the record.
+        reason: what is wrong, without any of the stored content (``spec is not valid JSON (...)``).
+        version: the stored version, for a delete or an update at that version.
+    """
+
+    key: Key
+
+    def __init__(self, key: Key, reason: str, *, version: str = "") -> None:
+        super().__init__(f"stored resource could not be read: {describe(key)}: {reason}", key=key)
+        self.reason = reason
+        self.version = version
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_corrupt, (self.key, self.reason, self.version))
+
+
+def _rebuild_corrupt(key: Key, reason: str, version: str) -> Corrupt:
+    return Corrupt(key, reason, version=version)
 
 
 class Unavailable(KVError):

@@ -4,6 +4,9 @@ The store checks every argument once (key grammar and scope, labels, JSON, times
 before a driver runs, so that all backends accept exactly the same records and fail with the same
 errors. It also builds, once, what drivers need not: version checks on get, page tokens, and decoding
 spec and status into fresh objects for each caller.
+
+Rows become records in `kv.reading`, which judges stored content for every driver: a get of a row that
+cannot be read raises `Corrupt`, a listing leaves it out and still fills the page (see `Store.list`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import attrs
 
 from kv import codec, names
 from kv.driver import Driver, Query, Row
-from kv.errors import AlreadyExists, Conflict, Invalid, quote
+from kv.errors import AlreadyExists, Conflict, Corrupt, Invalid, quote
 from kv.events import Subscription
 from kv.model import Catalog, Key, Page, Record
+from kv.reading import Reader, record_of
 
 __all__ = ["Store"]
 
@@ -31,28 +35,6 @@ MAX_SCOPES_CHECKED = 4096
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-_new = object.__new__
-_set = object.__setattr__
-_RECORD_FIELDS = ("key", "spec", "status", "labels", "creation_time", "modification_time", "owner", "version")
-if tuple(f.name for f in attrs.fields(Record)) != _RECORD_FIELDS:  # pragma: no cover - a guard for _record
-    raise ImportError("kv.store._record no longer sets every field of kv.Record")
-
-
-def _record(row: Row) -> Record:
-    """A fresh `Record` of a row: spec and status decoded, labels copied (the row is never shared)."""
-    # What Record(...) does, minus its converters' second copy of the freshly decoded dicts.
-    record: Record = _new(Record)
-    _set(record, "key", row.key)
-    _set(record, "spec", codec.decode(row.spec))
-    _set(record, "status", {} if row.status == "{}" else codec.decode(row.status))
-    _set(record, "labels", dict(row.labels))
-    _set(record, "creation_time", row.creation_time)
-    _set(record, "modification_time", row.modification_time)
-    _set(record, "owner", row.owner)
-    _set(record, "version", row.version)
-    return record
 
 
 def parse_offset(token: str | None) -> int:
@@ -76,6 +58,8 @@ class Store:
         driver: the backend.
         catalog: the accepted record types and free-text label keys (default: any type, unscoped).
         clock: where timestamps come from when a caller gives none (timezone-aware UTC).
+        on_corrupt: called once per version of each unreadable record met (also the attribute of that
+            name, which may be set later); it must not block.
     """
 
     def __init__(
@@ -84,11 +68,22 @@ class Store:
         *,
         catalog: Catalog | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        on_corrupt: Callable[[Corrupt], None] | None = None,
     ) -> None:
         self.driver = driver
         self.catalog = catalog or Catalog()
         self._clock = clock
         self._scopes_checked: set[tuple[str, str]] = set()  # (type, mesh) pairs found valid
+        self._reader = Reader(on_corrupt)
+
+    @property
+    def on_corrupt(self) -> Callable[[Corrupt], None] | None:
+        """Called once per version of each unreadable record met (see `kv.reading.Reader`)."""
+        return self._reader.on_corrupt
+
+    @on_corrupt.setter
+    def on_corrupt(self, hook: Callable[[Corrupt], None] | None) -> None:
+        self._reader.on_corrupt = hook
 
     def _key(self, key: object) -> Key:
         """`names.check_key`, remembering valid (type, mesh) pairs so that only the name is checked again."""
@@ -141,7 +136,7 @@ class Store:
             modification_time=ctime,
             owner=None if owner is None else names.check_owner(self.catalog, owner),
         )
-        return _record(self.driver.create(row))
+        return record_of(self.driver.create(row))
 
     def update(
         self,
@@ -175,7 +170,7 @@ class Store:
             modification_time=mtime,
             expected=record.version,
         )
-        return _record(row)
+        return record_of(row)
 
     def delete(self, type: str, mesh: str, name: str, *, version: str | None = None) -> None:
         """Delete a record and, recursively, every record it owns; with *version*, only at that version.
@@ -200,12 +195,13 @@ class Store:
         Raises:
             NotFound: there is no such record.
             Conflict: *version* is given and the record is at another one.
+            Corrupt: the record cannot be read; it can still be deleted, or updated at ``Corrupt.version``.
         """
         key = self._key(Key(type, mesh, name))
         row = self.driver.get(key, consistent=consistent)
         if version is not None and row.version != version:
             raise Conflict.of(key)
-        return _record(row)
+        return self._reader.record(row)
 
     def list(
         self,
@@ -218,7 +214,12 @@ class Store:
         page_size: int = 0,
         offset: str | None = None,
     ) -> Page:
-        """List records of a type, ordered by (mesh, name).
+        """List records of a type, ordered by (mesh, name), leaving out those that cannot be read.
+
+        Offsets and ``total`` count stored records, readable or not: ``total`` is how many match the
+        filters, unreadable ones included (so it may exceed the items of all pages together). A page
+        still holds *page_size* readable records while more follow (the store reads on past the
+        unreadable ones), and its ``next_offset`` points just after the last record it read.
 
         Args:
             type: the record type.
@@ -242,19 +243,27 @@ class Store:
         start = parse_offset(offset)
         if name_contains and "\0" in name_contains:  # no name holds NUL, and PostgreSQL refuses it in text
             return Page((), 0, "")
-        rows, total = self.driver.list(
-            Query(
-                type=type,
-                mesh=mesh or None,
-                name_contains=name_contains or None,
-                keys=None if keys is None else self._key_set(type, keys),
-                labels=None if not labels else names.check_labels(self.catalog, labels),
-                offset=start if page_size else 0,
-                limit=page_size or None,
-            )
+        query = Query(
+            type=type,
+            mesh=mesh or None,
+            name_contains=name_contains or None,
+            keys=None if keys is None else self._key_set(type, keys),
+            labels=None if not labels else names.check_labels(self.catalog, labels),
+            offset=start if page_size else 0,
+            limit=page_size or None,
         )
+        rows, total = self.driver.list(query)
+        items = self._reader.records(rows)
         end = start + page_size
-        return Page(tuple(map(_record, rows)), total, str(end) if page_size and end < total else "")
+        # Some rows could not be read: read on, just as many more, until the page is full or none follow.
+        while page_size and len(items) < page_size and end < total:
+            missing = page_size - len(items)
+            rows, total = self.driver.list(attrs.evolve(query, offset=end, limit=missing))
+            if not rows:
+                break
+            items += self._reader.records(rows)
+            end += missing
+        return Page(items, total, str(end) if page_size and end < total else "")
 
     @staticmethod
     def _key_set(type_name: str, keys: Iterable[Any]) -> frozenset[tuple[str, str]]:

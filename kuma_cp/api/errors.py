@@ -21,6 +21,7 @@ from typing import Any
 from starlette.responses import Response
 
 import kv
+from kuma_cp import resources
 from kuma_cp.manager import MeshHasDataplanes, MeshNotFound
 
 __all__ = [
@@ -100,13 +101,24 @@ def error_response(error: ApiError) -> Response:
     return json_response(body, error.status, error.headers)
 
 
+def _path(key: kv.Key) -> str:
+    """The resource's API path without the leading slash (``meshes/default/meshtimeouts/t1``)."""
+    try:
+        plural = resources.get(key.type).path
+    except KeyError:  # not a type of this control plane: its name will do
+        plural = key.type
+    return f"meshes/{key.mesh}/{plural}/{key.name}" if key.mesh else f"{plural}/{key.name}"
+
+
 def from_exception(exc: BaseException, title: str) -> ApiError:
     """Translate a manager or store error as Kuma's ``HandleError`` does, in the context *title*.
 
     Anything unexpected is logged with its traceback and answered ``500 Internal Server Error``, never
     with the exception's text. `kv.Unavailable` is answered 503 with ``Retry-After``: Kuma says 500
     for a store it cannot reach, but the failure is transient and the request may be retried, which is
-    what 503 tells clients and load balancers.
+    what 503 tells clients and load balancers. `kv.Corrupt` (a stored resource that cannot be read) is
+    500 with a detail naming the resource and the problem, never its content (Kuma: ``Internal Server
+    Error``, after failing the whole list).
     """
     if isinstance(exc, ApiError):
         return exc
@@ -123,5 +135,7 @@ def from_exception(exc: BaseException, title: str) -> ApiError:
     if isinstance(exc, kv.Unavailable):
         log.warning("%s: the store is unavailable: %s", title, exc)
         return ApiError(503, title, "Service unavailable", headers={"Retry-After": "1"})
+    if isinstance(exc, kv.Corrupt):  # the store has logged it, once per version: no traceback here
+        return ApiError(500, title, f"the stored resource {_path(exc.key)} could not be read: {exc.reason}")
     log.error("%s: unexpected error", title, exc_info=exc)
     return ApiError(500, title, "Internal Server Error")

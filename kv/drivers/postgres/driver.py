@@ -83,13 +83,17 @@ def _held(expected: str) -> dict[str, Any] | None:
         return None
 
 
+_NO_LABELS = frozenset({None, "{}", "null"})
+
+
 def _row(r: Sequence[Any]) -> Row:  # a tuple of COLUMNS
     (name, mesh, type_, version, spec, ctime, mtime, owner_name, owner_mesh, owner_type, labels, status) = r
     return Row(
         key=Key(type_, mesh, name),
         spec=spec or "{}",
         status=status or "{}",
-        labels=(labels != "{}" and labels and json.loads(labels)) or {},  # Go Kuma writes null for none
+        # Go Kuma writes null for none. Anything else is handed over as stored, for kv.reading to judge.
+        labels={} if labels in _NO_LABELS else json.loads(labels),
         creation_time=ctime.replace(tzinfo=UTC),
         modification_time=mtime.replace(tzinfo=UTC),
         owner=None if owner_name is None else Key(owner_type, owner_mesh, owner_name),

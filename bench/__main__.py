@@ -1,10 +1,11 @@
 """One command for every benchmark: kv against a bare baseline, in the same run, on the same server.
 
-    python -m bench [--dsn DSN] [--quick] [--runs N] [--json out.json] [--only pg,memory,page,http]
+    python -m bench [--dsn DSN] [--quick] [--runs N] [--json out.json] [--only pg,memory,page,http,spec]
 
 Sections: ``pg`` (kv on Postgres vs raw psycopg 3 running the same SQL, 1/2/8 threads), ``memory`` (the
 memory driver vs a bare dict + json), ``page`` (a page out of 10k and 100k records, kv vs Kuma's
-load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memory and Postgres).
+load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memory and Postgres), ``spec``
+(PUT of a Dataplane and a MeshHTTPRoute with Kuma's write pipeline vs without it, on one server).
 
 Postgres: a fresh database is created (and dropped at the end) on the server *DSN* names, and migrated
 with Kuma's migrations; without ``--dsn``, a throwaway server is started with ``scripts/postgres``. Every
@@ -23,11 +24,11 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from bench import api, memory, page, pg
+from bench import api, memory, page, pg, specs
 from bench.common import machine
 from bench.pgsetup import server, server_info
 
-SECTIONS = ("pg", "memory", "page", "http")
+SECTIONS = ("pg", "memory", "page", "http", "spec")
 
 
 def _log(message: str) -> None:
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
         if "http" in only:
             sections["http"] = api.run(dsn, quick=args.quick, runs=runs, log=_log)
             print(api.render(sections["http"]), flush=True)
+        if "spec" in only:
+            sections["spec"] = specs.run(quick=args.quick, runs=runs, log=_log)
+            print(specs.render(sections["spec"]), flush=True)
     report["seconds"] = round(time.monotonic() - started, 1)
     _log(f"done in {report['seconds']} s")
     if args.json:

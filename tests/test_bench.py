@@ -56,7 +56,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     dsn = pg_dsn()
     report, stdout = _bench(tmp_path, "--dsn", dsn)
     sections = report["sections"]
-    assert set(sections) == {"pg", "memory", "page", "http"}
+    assert set(sections) == {"pg", "memory", "page", "http", "spec"}
     assert report["machine"]["postgres"]["server_version"]
 
     pg = sections["pg"]["rows"]
@@ -77,7 +77,12 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     assert {(row["store"], row["method"]) for row in http} == {
         (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT")
     }
-    for title in ("## Postgres", "## Memory", "## Pagination", "## HTTP"):
+    spec = sections["spec"]["rows"]
+    assert [row["type"] for row in spec] == ["Dataplane", "MeshHTTPRoute"]
+    for row in spec:
+        _spread(row["ratio"])
+        assert row["checked_ops_per_s"]["median"] > 0 and row["unchecked_ops_per_s"]["median"] > 0
+    for title in ("## Postgres", "## Memory", "## Pagination", "## HTTP", "## Spec validation"):
         assert title in stdout
     password = dsn.split("@")[0].split(":")[-1]
     assert password not in stdout  # the password is never shown

@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout",)
+_MODULES = ("meshtimeout", "meshtrafficpermission")
 
 
 def _load() -> dict[str, Definition[Any]]:

@@ -13,7 +13,15 @@ from typing import Literal
 from pydantic import Field
 
 from kuma_cp.specs.base import Spec
-from kuma_cp.specs.validators import MUST_BE_DEFINED, MUST_BE_SET, MUST_NOT_BE_SET, Errors, go_quote
+from kuma_cp.specs.validators import (
+    MUST_BE_DEFINED,
+    MUST_BE_SET,
+    MUST_NOT_BE_SET,
+    Errors,
+    Path,
+    go_quote,
+    rfc1123_subdomain_errors,
+)
 
 __all__ = [
     "TARGET_REF_KINDS",
@@ -173,3 +181,30 @@ def validate_match(match: Match, dns1123_subdomain_errors: Sequence[str] = ()) -
 def unrecognized(value: str, *supported: str) -> str:
     """Kuma's ``unrecognized type "X", supported values are: A, B``."""
     return f"unrecognized type {go_quote(value)}, supported values are: {', '.join(supported)}"
+
+
+def check_match(match: Match) -> Errors:
+    """Kuma's ``mesh.ValidateMatch`` whole: `validate_match` with the SNI's RFC 1123 subdomain check."""
+    return validate_match(match, rfc1123_subdomain_errors(match.sni.value) if match.sni else ())
+
+
+def validate_rule_matches(path: Path, matches: Sequence[Match]) -> tuple[Errors, bool]:
+    """The checks of an inbound rule's ``matches`` (at *path*), and whether one is on a SPIFFE ID.
+
+    Each match is checked as `check_match` does and must name a SPIFFE ID or an SNI; a SPIFFE ID match
+    needs a known type. Callers refuse, when a SPIFFE ID is matched, what cannot depend on the source.
+    """
+    errors, spiffe = Errors(), False
+    for index, match in enumerate(matches):
+        where = path.index(index)
+        errors.add_at(where, check_match(match))
+        if match.spiffe_id is None and match.sni is None:
+            errors.at(where, "must specify at least one of 'spiffeID' or 'sni'")
+        elif match.spiffe_id is not None:
+            spiffe = True
+            if not match.spiffe_id.type:
+                errors.at(where.field("spiffeID").field("type"), MUST_BE_SET)
+            elif match.spiffe_id.type not in ("Exact", "Prefix"):
+                reason = unrecognized(match.spiffe_id.type, "Exact", "Prefix")
+                errors.at(where.field("spiffeID").field("type"), reason)
+    return errors, spiffe

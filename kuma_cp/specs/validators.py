@@ -333,3 +333,48 @@ def max_length(path: Path, limit: int, value: str) -> Errors:
     if len(value.encode()) > limit:
         errors.at(path, f"must not be longer than {limit} characters")
     return errors
+
+
+# --- RFC 1123 subdomains, file paths, duration bounds (appended for the traffic and resilience policies) ---
+
+WHEN_DEFINED_HAS_TO_BE_VALID_PATH = "must be a valid path when defined"
+_RFC1123_PART = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+RFC1123_SUBDOMAIN_FORMAT = _RFC1123_PART + r"(\." + _RFC1123_PART + ")*"
+_WINDOWS_PATH = re.compile(r'[a-zA-Z]:\\(?:[^\\/:*?"<>|\r\n]+\\)*[^\\/:*?"<>|\r\n]*')
+_UNIX_PATH = re.compile(r"(/[^/\x00]*)+/?")
+
+
+def rfc1123_subdomain_errors(value: str) -> list[str]:
+    """Kubernetes' ``IsDNS1123Subdomain``: why *value* is not a lowercase RFC 1123 subdomain."""
+    reasons = []
+    if len(value.encode()) > 253:
+        reasons.append("must be no more than 253 characters")
+    if re.fullmatch(RFC1123_SUBDOMAIN_FORMAT, value) is None:
+        reasons.append(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters,"
+            " '-' or '.', and must start and end with an alphanumeric character"
+            f" (e.g. 'example.com', regex used for validation is '{RFC1123_SUBDOMAIN_FORMAT}')"
+        )
+    return reasons
+
+
+def file_path_or_nil(path: Path, value: str | None) -> Errors:
+    """``ValidatePathOrNil``: govalidator's ``IsFilePath`` (an absolute Windows or Unix path)."""
+    errors = Errors()
+    if value is None:
+        return errors
+    windows = _WINDOWS_PATH.fullmatch(value) is not None and len(value[3:].encode()) <= 32767
+    if not windows and _UNIX_PATH.fullmatch(value) is None:
+        errors.at(path, WHEN_DEFINED_HAS_TO_BE_VALID_PATH)
+    return errors
+
+
+def duration_greater_than(path: Path, duration: str | None, minimum: str) -> Errors:
+    """``ValidateDurationGreaterThan``: defined and above *minimum* (a Go duration in its own spelling)."""
+    errors = Errors()
+    if duration is None:
+        errors.at(path, MUST_BE_DEFINED)
+    elif round(parse_go_duration(duration) * 1e9) <= round(parse_go_duration(minimum) * 1e9):
+        errors.at(path, f"{HAS_TO_BE_GREATER_THAN}: {minimum}")
+    return errors
+

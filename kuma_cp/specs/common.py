@@ -183,6 +183,34 @@ def unrecognized(value: str, *supported: str) -> str:
     return f"unrecognized type {go_quote(value)}, supported values are: {', '.join(supported)}"
 
 
+class BackendResourceRef(Spec):
+    """A reference to a backend resource of the mesh (a MeshOpenTelemetryBackend), by labels."""
+
+    kind: Literal["MeshOpenTelemetryBackend"]
+    labels: dict[str, str] | None = None
+
+
+_CONDITION_TYPE = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+)
+
+
+class Condition(Spec):
+    """One condition of a resource's status (``api/common/v1alpha1.Condition``), set by the control plane."""
+
+    type: str = Field(max_length=316, pattern=_CONDITION_TYPE)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = Field(max_length=32768)
+
+
+class ConditionsStatus(Spec):
+    """A policy's status: its conditions (``Generated``, ``BackendRefsResolved``...)."""
+
+    conditions: list[Condition] | None = None
+
+
 def check_match(match: Match) -> Errors:
     """Kuma's ``mesh.ValidateMatch`` whole: `validate_match` with the SNI's RFC 1123 subdomain check."""
     return validate_match(match, rfc1123_subdomain_errors(match.sni.value) if match.sni else ())

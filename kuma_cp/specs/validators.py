@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -335,6 +335,82 @@ def max_length(path: Path, limit: int, value: str) -> Errors:
     return errors
 
 
+# --- OpenTelemetry backends and one-of messages (appended for the observability policies) ---
+
+MUST_BE_STATIC_OTEL_ATTRIBUTE_NAME = (
+    "must be a static OpenTelemetry attribute name; placeholders are only supported in values"
+)
+MUST_NOT_USE_RESERVED_OTEL_PREFIX = "must not use the reserved OpenTelemetry prefix 'otel.'"
+MUST_MATCH_OTEL_ATTRIBUTE_NAME_FORMAT = (
+    "must start with a lowercase letter, use only lowercase letters, digits, '.' or '_', avoid"
+    " consecutive delimiters, and end with a letter or digit"
+)
+_OTEL_ATTRIBUTE_NAME = re.compile(r"[a-z](?:[a-z0-9]|[._][a-z0-9])*")
+BACKEND_RESOURCE_KINDS = ("MeshOpenTelemetryBackend",)
+
+
+def one_of_message(
+    field_a: str, message: str, allowed: tuple[str, ...] | list[str], field_b: str = ""
+) -> str:
+    """The message of Kuma's ``MakeOneOfErr``: ``"op" must be one of ["add", "remove"]``."""
+    quoted = ", ".join(go_quote(value) for value in allowed)
+    if field_b:
+        return f"{go_quote(field_a)} {message} when {go_quote(field_b)} is one of [{quoted}]"
+    return f"{go_quote(field_a)} {message} one of [{quoted}]"
+
+
+def field_must_be_one_of(field: str, *allowed: str) -> Errors:
+    """Kuma's ``MakeFieldMustBeOneOfErr``: one violation at the root of the returned errors."""
+    errors = Errors()
+    errors.violation("", one_of_message(field, "must be", allowed))
+    return errors
+
+
+def otel_attribute_name(path: Path, value: str) -> Errors:
+    """``ValidateOtelAttributeName``: a static, unreserved OpenTelemetry attribute key."""
+    errors = Errors()
+    if not value:
+        errors.at(path, MUST_BE_DEFINED)
+    elif "%" in value:
+        errors.at(path, MUST_BE_STATIC_OTEL_ATTRIBUTE_NAME)
+    elif value.startswith("otel."):
+        errors.at(path, MUST_NOT_USE_RESERVED_OTEL_PREFIX)
+    elif not _OTEL_ATTRIBUTE_NAME.fullmatch(value):
+        errors.at(path, MUST_MATCH_OTEL_ATTRIBUTE_NAME_FORMAT)
+    return errors
+
+
+def backend_resource_ref(ref: Any) -> Errors:
+    """``ValidateBackendResourceRef``: a known kind, and labels to select the backend with."""
+    errors = Errors()
+    if ref is None:
+        return errors
+    if ref.kind not in BACKEND_RESOURCE_KINDS:
+        errors.add_at(Path.rooted_at("kind"), field_must_be_one_of("kind", *BACKEND_RESOURCE_KINDS))
+    if not ref.labels:
+        errors.violation("", must_have_exactly_one_of("backendRef", "labels"))
+    return errors
+
+
+def otel_backend_ref_or_endpoint(
+    endpoint: str, ref: Any, *extra_endpoint_checks: Callable[[str], Errors]
+) -> Errors:
+    """``ValidateOtelBackendRefOrEndpoint``: exactly one of an endpoint (``host:port``) or a backendRef."""
+    errors = Errors()
+    if endpoint and ref is not None:
+        errors.violation("", must_have_only_one("openTelemetry", "endpoint", "backendRef"))
+    elif not endpoint and ref is None:
+        errors.violation("", must_have_exactly_one_of("openTelemetry", "endpoint", "backendRef"))
+    elif ref is not None:
+        errors.add_at(Path.rooted_at("backendRef"), backend_resource_ref(ref))
+    elif any(char in endpoint for char in "/?#"):
+        errors.at(Path.rooted_at("endpoint"), "must be in host:port format, not a URL")
+    else:
+        for check in extra_endpoint_checks:
+            errors.add(check(endpoint))
+    return errors
+
+
 # --- RFC 1123 subdomains, file paths, duration bounds (appended for the traffic and resilience policies) ---
 
 WHEN_DEFINED_HAS_TO_BE_VALID_PATH = "must be a valid path when defined"
@@ -377,4 +453,3 @@ def duration_greater_than(path: Path, duration: str | None, minimum: str) -> Err
     elif round(parse_go_duration(duration) * 1e9) <= round(parse_go_duration(minimum) * 1e9):
         errors.at(path, f"{HAS_TO_BE_GREATER_THAN}: {minimum}")
     return errors
-

@@ -6,7 +6,13 @@ same `kinds`.
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
+
+from kuma_cp import specs
 from kuma_cp.resources import REGISTRY, K8sKind, ResourceType
+from kuma_cp.specs.schema import openapi
 from kv.drivers.k8s.kinds import Kind, crd_manifest
 
 __all__ = ["crd_documents", "kinds"]
@@ -49,6 +55,34 @@ def kinds() -> list[Kind]:
     return [_kind(rtype) for rtype in REGISTRY]
 
 
-def crd_documents() -> list[dict[str, object]]:
-    """The CustomResourceDefinitions of every custom kind (Secrets and ConfigMaps are native: none)."""
-    return [crd_manifest(kind) for kind in kinds() if not kind.native]
+def schemas(type_name: str) -> dict[str, dict[str, Any]]:
+    """The structural schemas of a new-style type's ``spec`` and ``status``, from its definition.
+
+    Legacy (protobuf) types keep free-form fields, as Kuma's CRDs of them do.
+    """
+    definition = specs.lookup(type_name)
+    if definition is None or definition.legacy:
+        return {}
+    out = {"spec": {"type": "object", **openapi(definition.spec)}}
+    if definition.status is not None:
+        out["status"] = {"type": "object", **openapi(definition.status)}
+    return out
+
+
+def crd_documents(*, with_schemas: bool = True, group: str | None = None) -> list[dict[str, object]]:
+    """The CustomResourceDefinitions of every custom kind (Secrets and ConfigMaps are native: none).
+
+    Args:
+        with_schemas: give new-style kinds the structural schemas of their definitions (as Kuma's CRDs
+            do), so that the API server validates and prunes what is written with kubectl; without,
+            every spec is free-form (for stores that keep arbitrary documents, e.g. kv's own tests).
+        group: another API group than Kuma's (tests install both kinds of CRDs on one API server).
+    """
+    documents = []
+    for kind in kinds():
+        if kind.native:
+            continue
+        if group is not None:
+            kind = attrs.evolve(kind, group=group)
+        documents.append(crd_manifest(kind, schemas(kind.type) if with_schemas else None))
+    return documents

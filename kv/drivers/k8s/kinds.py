@@ -20,7 +20,8 @@ creation time in seconds. Objects written by Go Kuma, without those annotations,
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from attrs import frozen
 
@@ -80,15 +81,16 @@ class Kind:
         return self.scope != "cluster" and not (self.layout == "mesh-namespace" and not self.mesh_scoped)
 
 
-def crd_manifest(kind: Kind) -> dict[str, object]:
+def crd_manifest(kind: Kind, schemas: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, object]:
     """The CustomResourceDefinition of *kind* (apiextensions.k8s.io/v1), as Kuma declares its CRDs.
 
-    ``spec`` and ``status`` keep unknown fields, and there is no status subresource: status is written by
-    a normal update, as in Kuma.
+    ``spec`` and ``status`` have the structural schemas *schemas* gives them (the API server then
+    validates and prunes them) and otherwise keep unknown fields. There is no status subresource: status
+    is written by a normal update, as in Kuma.
     """
+    free = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     properties: dict[str, object] = {
-        field: {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-        for field in ("spec", "status")
+        field: dict((schemas or {}).get(field) or free) for field in ("spec", "status")
     }
     if kind.mesh_field:
         properties["mesh"] = {"type": "string"}

@@ -8,10 +8,9 @@ Rows as Go Kuma writes them, unknown fields, older shapes and removed types incl
 
 from __future__ import annotations
 
-import json
 import logging
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -188,11 +187,164 @@ def test_pages_stay_full_and_next_walks_every_readable_record_once(bad: list[boo
     check_pages(walk(store, size), readable, len(bad), size)
 
 
-def test_a_record_written_by_the_store_is_always_readable() -> None:
-    """Memory: only the store writes, so nothing unreadable can be stored there (short of the above)."""
-    store = kv.open("memory://")
-    key = kv.Key("Widget", "m", "a")
-    store.create(kv.Record(key=key, spec={"deep": [[[{}]]]}, status={"s": None}, labels={"k": "v"}))
-    for row in store.driver.list(kv.driver.Query(type="Widget"))[0]:
-        assert json.loads(row.spec) == {"deep": [[[{}]]]}
-        assert isinstance(row.labels, dict)
+# --- Postgres: rows inserted by hand -------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg(pg_database: str) -> Iterator[tuple[kv.Store, str]]:
+    """A store on a freshly migrated database, and the database's DSN for hand-made rows."""
+    from kuma_cp import migrate
+    from kv.drivers.postgres import PostgresDriver, create_engine
+
+    engine = create_engine(pg_database, max_open_connections=1)
+    migrate.migrate_up(engine)
+    engine.dispose()
+    with kv.Store(PostgresDriver.from_url(pg_database, max_open_connections=2)) as store:
+        yield store, pg_database
+
+
+def insert(
+    dsn: str, name: str, spec: str | None = "{}", status: str = "{}", labels: str | None = "{}"
+) -> None:
+    """A Widget row in mesh m, inserted with SQL as an operator or a foreign writer would."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO resources (name, mesh, type, version, spec, creation_time, modification_time,"
+            " labels, status) VALUES (%s, 'm', 'Widget', 0, %s, now(), now(), %s, %s)",
+            (name, spec, labels, status),
+        )
+
+
+PG_UNREADABLE = [
+    ({"spec": "not json"}, NOT_JSON),
+    ({"spec": "[1]"}, "spec is not a JSON object (an array)"),
+    ({"status": '"x"'}, "status is not a JSON object (a string)"),
+    ({"labels": "[]"}, "labels are not a JSON object (an array)"),
+    ({"labels": '{"app": 1}'}, "labels are not a JSON object of strings"),
+]
+
+
+@pytest.mark.postgres
+def test_postgres_unreadable_rows_are_left_out_and_named(
+    pg: tuple[kv.Store, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, dsn = pg
+    hook = Hook()
+    store.on_corrupt = hook
+    insert(dsn, "a-null", spec=None, labels="null")  # SQL NULL and JSON null read as empty
+    for number, (planted, _) in enumerate(PG_UNREADABLE):
+        insert(dsn, f"b{number}", **planted)
+        insert(dsn, f"c{number}")
+    readable = ["a-null"] + [f"c{number}" for number in range(len(PG_UNREADABLE))]
+    stored = 1 + 2 * len(PG_UNREADABLE)
+    for _ in range(2):
+        assert [r.key.name for r in store.list("Widget").items] == readable
+        assert [r.key.name for r in store.list("Widget", mesh="m").items] == readable
+        keys = [kv.Key("Widget", "m", f"{p}{n}") for p in "bc" for n in range(len(PG_UNREADABLE))]
+        assert [r.key.name for r in store.list("Widget", keys=keys).items] == readable[1:]
+        for size in (1, 2, 3, 20):
+            check_pages(walk(store, size), readable, stored, size)
+    for number, (_, reason) in enumerate(PG_UNREADABLE):
+        with pytest.raises(kv.Corrupt) as caught:
+            store.get("Widget", "m", f"b{number}")
+        assert caught.value.reason == reason
+        assert caught.value.version.startswith("0-")  # Kuma's version 0, as inserted
+    assert sorted((e.key.name, e.reason) for e in hook.calls) == [
+        (f"b{n}", reason) for n, (_, reason) in enumerate(PG_UNREADABLE)
+    ]
+    assert len(_warnings(caplog)) == len(PG_UNREADABLE)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.postgres
+def test_postgres_an_unreadable_row_can_be_deleted_or_replaced(pg: tuple[kv.Store, str]) -> None:
+    store, dsn = pg
+    insert(dsn, "a", spec="not json")
+    insert(dsn, "b", status="[]")
+    store.delete("Widget", "m", "a")
+    with pytest.raises(kv.NotFound):
+        store.get("Widget", "m", "a")
+    with pytest.raises(kv.Corrupt) as caught:
+        store.get("Widget", "m", "b")
+    with pytest.raises(kv.Conflict):
+        store.update(kv.Record(key=caught.value.key, spec={}, version="7-1"))
+    fixed = store.update(kv.Record(key=caught.value.key, spec={"ok": 1}, version=caught.value.version))
+    assert store.get("Widget", "m", "b") == fixed
+    assert fixed.version != caught.value.version
+
+
+# --- Kubernetes: custom objects under a CRD that keeps whatever it is given ---------------------------
+
+GROUP = "corrupt.kv.kuma.io"
+
+
+@pytest.fixture
+def k8s() -> Iterator[tuple[kv.Store, Callable[..., None]]]:
+    """A store on a kind whose CRD keeps unknown fields at the top level (so spec may be anything).
+
+    With it, a function creating an object of that kind straight through the API server.
+    """
+    from kv.drivers.k8s import Kind, KubernetesDriver, crd_manifest
+    from tests.conftest import install_crds, k8s_kubeconfig
+
+    kubeconfig = k8s_kubeconfig()
+    kind = Kind(type="Widget", plural="widgets", mesh_scoped=True, layout="mesh-namespace", group=GROUP)
+    manifest: Any = crd_manifest(kind)
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    manifest["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema
+    install_crds(kubeconfig, [manifest])
+    driver = KubernetesDriver.from_url(kinds=[kind], kubeconfig=kubeconfig, system_namespace="kv-system")
+    custom, where = driver._custom, (GROUP, kind.version)
+
+    def plant(name: str, **fields: Any) -> None:
+        body = {"apiVersion": "/".join(where), "kind": "Widget", "metadata": {"name": name}, **fields}
+        custom.create_namespaced_custom_object(*where, "m", kind.plural, body)
+
+    def clean() -> None:
+        for obj in custom.list_cluster_custom_object(*where, kind.plural).get("items") or []:
+            meta = obj["metadata"]
+            custom.delete_namespaced_custom_object(*where, meta["namespace"], kind.plural, meta["name"])
+
+    clean()
+    with kv.Store(driver) as store:
+        try:
+            yield store, plant
+        finally:
+            clean()
+
+
+K8S_UNREADABLE: list[tuple[dict[str, Any], str]] = [
+    ({"spec": "not an object"}, "spec is not a JSON object (a string)"),
+    ({"spec": [1, 2]}, "spec is not a JSON object (an array)"),
+    ({"spec": {}, "status": 5}, "status is not a JSON object (a number)"),
+]
+
+
+@pytest.mark.k8s
+def test_kubernetes_objects_that_are_not_objects_are_left_out_and_named(
+    k8s: tuple[kv.Store, Callable[..., None]],
+) -> None:
+    store, plant = k8s
+    hook = Hook()
+    store.on_corrupt = hook
+    store.create(kv.Record(key=kv.Key("Widget", "m", "a"), spec={"port": 80}))  # also makes the namespace
+    plant("a-go", spec={"port": 81, "unknownField": True})  # as Go Kuma writes it: no kv annotations
+    for number, (fields, _) in enumerate(K8S_UNREADABLE):
+        plant(f"b{number}", **fields)
+    for size in (0, 1, 2):
+        pages = walk(store, size) if size else [store.list("Widget")]
+        assert [r.key.name for page in pages for r in page.items] == ["a", "a-go"]
+        assert pages[0].total == 2 + len(K8S_UNREADABLE)
+    assert store.get("Widget", "m", "a-go").spec == {"port": 81, "unknownField": True}
+    for number, (_, reason) in enumerate(K8S_UNREADABLE):
+        with pytest.raises(kv.Corrupt) as caught:
+            store.get("Widget", "m", f"b{number}")
+        assert caught.value.reason == reason
+    assert sorted(e.reason for e in hook.calls) == sorted(reason for _, reason in K8S_UNREADABLE)
+    store.delete("Widget", "m", "b0")
+    with pytest.raises(kv.Corrupt) as caught:
+        store.get("Widget", "m", "b1")
+    store.update(kv.Record(key=caught.value.key, spec={"fixed": True}, version=caught.value.version))
+    assert [r.key.name for r in store.list("Widget").items] == ["a", "a-go", "b1"]

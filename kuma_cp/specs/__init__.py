@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission")
+_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry")
 
 
 def _load() -> dict[str, Definition[Any]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from kuma_cp.specs._policy_kit import GoDecoded, HeaderMatch, HeaderName, Uint32
 from kuma_cp.specs.base import Duration, Spec
 from kuma_cp.specs.common import OutboundTargetRef, TopLevelTargetRef, top_level, validate_target_ref
@@ -130,7 +132,8 @@ class To(Spec):
     """Retries towards a destination."""
 
     target_ref: OutboundTargetRef
-    default: Conf = Conf()  # a Go struct, not a pointer: always marshalled
+    # A Go struct, not a pointer: always marshalled; no schema default, so a null is refused.
+    default: Conf = Field(default_factory=Conf)
 
 
 class MeshRetrySpec(GoDecoded):

@@ -41,7 +41,7 @@ from kuma_cp.api.descriptors import resources_index
 from kuma_cp.api.errors import ApiError, error_response, json_response, plain, validation_error
 from kuma_cp.api.handlers import MAX_BODY, item_endpoint
 from kuma_cp.api.lists import list_endpoint
-from kuma_cp.api.rest import KriError, kri_core_name, parse_kri, render
+from kuma_cp.api.rest import KriError, kri, kri_core_name, parse_kri, render
 from kuma_cp.manager import ResourceManager
 
 __all__ = ["IndexInfo", "api_app"]
@@ -90,23 +90,34 @@ FORMAT_TITLE = "Could not format a resource"
 FORMATS = '"format" must be one of ["k8s", "kubernetes", "universal"]'
 
 
-def _kri_endpoint(api: Api, system_namespace: str | None) -> Endpoint:
-    """``GET /_kri/{kri}``: Kuma's ``findByKriRoute`` (parse, find by the stored name, then format)."""
+def _kri_endpoint(api: Api) -> Endpoint:
+    """``GET /_kri/{kri}``: Kuma's ``findByKriRoute`` (parse, find by the stored name, then format).
+
+    Names are resolved as on Universal, where kuma-store's labels (display name = name) come from.
+    Beyond Kuma: a KRI without a zone names a synced copy (a hashed name) in Kuma, so the KRI of a
+    resource created here that carries no zone label (a Mesh, a MeshMultiZoneService: types zones do
+    not provide) does not resolve there; here, when no such copy exists, the resource of that plain
+    name is served if the KRI is its own.
+    """
 
     def work(text: str, fmt: str) -> Response:
         try:
             identifier = parse_kri(text)
         except KriError as exc:  # Kuma's BadRequest: its title is always "Bad Request"
             raise ApiError(400, "Bad Request", f"bad request: {exc}") from None
-        name = kri_core_name(identifier, zone=api.zone, system_namespace=system_namespace)
-        record = api.find(identifier.rtype, identifier.mesh, name)
+        rtype, mesh = identifier.rtype, identifier.mesh
+        record = api.find(rtype, mesh, kri_core_name(identifier, zone=api.zone))
+        if record is None and not identifier.zone:
+            local = api.find(rtype, mesh, identifier.name)
+            if local is not None and kri(rtype, mesh, local.key.name, local.labels) == identifier.resource:
+                record = local
         if record is None:
             raise ApiError(404, GET_TITLE, "Not found")
         if fmt in ("k8s", "kubernetes"):
             raise ApiError(501, FORMAT_TITLE, f"format {fmt} is not supported by this control plane yet")
         if fmt not in ("", "universal"):
             raise validation_error(FORMAT_TITLE, [("", FORMATS)])
-        body = render(identifier.rtype, record)
+        body = render(rtype, record)
         return json_response(body, headers={"ETag": f'"{record.version}"'})
 
     async def endpoint(request: Request) -> Response:
@@ -116,11 +127,11 @@ def _kri_endpoint(api: Api, system_namespace: str | None) -> Endpoint:
     return endpoint
 
 
-def _routes(api: Api, info: IndexInfo, system_namespace: str | None) -> list[BaseRoute]:
+def _routes(api: Api, info: IndexInfo) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route("/", _static(_index(info)), methods=["GET"]),
         Route("/_resources", _static(resources_index(api.read_only)), methods=["GET"]),
-        Route("/_kri/{kri}", _kri_endpoint(api, system_namespace), methods=["GET"]),
+        Route("/_kri/{kri}", _kri_endpoint(api), methods=["GET"]),
     ]
     methods = ["GET", "PUT", "DELETE"]
     for rtype in resources.REGISTRY:
@@ -159,7 +170,6 @@ def api_app(
     info: IndexInfo,
     read_only: bool = False,
     zone: str = "default",
-    system_namespace: str | None = None,
 ) -> Starlette:
     """Kuma's HTTP resource API over *manager*, as an ASGI application.
 
@@ -169,12 +179,10 @@ def api_app(
         read_only: refuse every write with 405 (``KUMA_API_SERVER_READ_ONLY``).
         zone: this zone control plane's name (``KUMA_MULTIZONE_ZONE_NAME``), for computed labels and
             for telling the resources a KRI names apart from copies synced from elsewhere.
-        system_namespace: on the Kubernetes store, its system namespace (names of namespaced kinds end
-            in ``.<namespace>``, which ``/_kri`` must add); None elsewhere (Universal).
     """
     api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog())
     app = Starlette(
-        routes=_routes(api, info, system_namespace),
+        routes=_routes(api, info),
         exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _internal_error},
         max_body_size=MAX_BODY,
     )

@@ -91,6 +91,11 @@ class Kri:
     name: str
     section: str
 
+    @property
+    def resource(self) -> str:
+        """The KRI of the resource itself (no section), as `kri` renders it."""
+        return f"kri_{self.rtype.short_name}_{self.mesh}_{self.zone}_{self.namespace}_{self.name}_"
+
 
 _GO_SHORT = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
 

@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker")
+_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck")
 
 
 def _load() -> dict[str, Definition[Any]]:

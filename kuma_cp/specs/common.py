@@ -20,6 +20,7 @@ from kuma_cp.specs.validators import (
     Errors,
     Path,
     go_quote,
+    one_of_message,
     rfc1123_subdomain_errors,
 )
 
@@ -236,3 +237,26 @@ def validate_rule_matches(path: Path, matches: Sequence[Match]) -> tuple[Errors,
                 reason = unrecognized(match.spiffe_id.type, "Exact", "Prefix")
                 errors.at(where.field("spiffeID").field("type"), reason)
     return errors, spiffe
+
+
+TLS_VERSIONS = ("TLSAuto", "TLS10", "TLS11", "TLS12", "TLS13")
+TlsVersionName = Literal["TLSAuto", "TLS10", "TLS11", "TLS12", "TLS13"]
+
+
+class TlsVersion(Spec):
+    """The TLS versions allowed (``api/common/v1alpha1/tls.Version``): ``TLSAuto`` leaves it to Envoy."""
+
+    min: TlsVersionName = "TLSAuto"
+    max: TlsVersionName = "TLSAuto"
+
+
+def validate_tls_version(version: TlsVersion) -> Errors:
+    """Kuma's ``tls.ValidateVersion``: known versions, the minimum not above the maximum."""
+    errors = Errors()
+    for name in ("min", "max"):
+        if getattr(version, name) not in TLS_VERSIONS:
+            errors.violation(name, one_of_message(name, "must be", TLS_VERSIONS))
+    order = {name: rank for rank, name in enumerate(TLS_VERSIONS[1:])}  # TLSAuto is never out of order
+    if version.min in order and version.max in order and order[version.min] > order[version.max]:
+        errors.violation("min", "min version must be lower than max")
+    return errors

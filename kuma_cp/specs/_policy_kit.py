@@ -65,7 +65,8 @@ def _first_negative_uint32(model: BaseModel, stack: tuple[str, ...]) -> str | No
         value, key = getattr(model, name), field.alias or name
         if value is None:
             continue
-        if isinstance(value, int) and value < 0 and _is_uint32(field.annotation):
+        marked = _is_uint32(field.annotation) or any(isinstance(mark, _GoUint32) for mark in field.metadata)
+        if isinstance(value, int) and value < 0 and marked:
             where = ".".join((*stack, key))
             return (
                 f"json: cannot unmarshal number {value} into Go struct field"

@@ -48,7 +48,7 @@ class Application(Spec):
     name: str | None = None
     path: str = "/metrics"
     address: str | None = None
-    port: Uint32 | None  # required; "| None" keeps the uint32 mark on the annotation (null is refused)
+    port: Uint32
 
 
 class PrometheusTls(Spec):
@@ -61,7 +61,7 @@ class PrometheusBackend(Spec):
     """Metrics exposed for Prometheus to scrape."""
 
     client_id: str | None = None
-    port: Uint32 | None = 5670  # a null takes the default
+    port: Uint32 = 5670
     path: str = "/metrics"
     tls: PrometheusTls | None = None
 
@@ -124,7 +124,7 @@ def _validate_backends(backends: list[Backend]) -> Errors:
             if backend.prometheus is None:
                 errors.at(path.field("prometheus"), MUST_BE_DEFINED)
             else:
-                errors.add(port(path.field("port"), backend.prometheus.port or 0))
+                errors.add(port(path.field("port"), backend.prometheus.port))
             continue
         otel = backend.open_telemetry
         if otel is None:
@@ -143,7 +143,7 @@ def _validate_default(conf: Conf) -> Errors:
     errors.add_at(Path.rooted_at("sidecar"), _validate_sidecar(conf.sidecar))
     applications = Errors()
     for index, application in enumerate(conf.applications or []):
-        applications.add(port(Path.rooted_at("application").index(index), application.port or 0))
+        applications.add(port(Path.rooted_at("application").index(index), application.port))
     errors.add_at(Path.rooted_at("applications"), applications)
     errors.add_at(Path.rooted_at("backends"), _validate_backends(conf.backends or []))
     return errors

@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit")
+_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute")
 
 
 def _load() -> dict[str, Definition[Any]]:

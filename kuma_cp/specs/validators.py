@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kuma_cp.specs.base import parse_go_duration
+from kuma_cp.specs.golib import is_file_path
 
 __all__ = [
     "HAS_TO_BE_GREATER_THAN",
@@ -416,8 +417,6 @@ def otel_backend_ref_or_endpoint(
 WHEN_DEFINED_HAS_TO_BE_VALID_PATH = "must be a valid path when defined"
 _RFC1123_PART = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 RFC1123_SUBDOMAIN_FORMAT = _RFC1123_PART + r"(\." + _RFC1123_PART + ")*"
-_WINDOWS_PATH = re.compile(r'[a-zA-Z]:\\(?:[^\\/:*?"<>|\r\n]+\\)*[^\\/:*?"<>|\r\n]*')
-_UNIX_PATH = re.compile(r"(/[^/\x00]*)+/?")
 
 
 def rfc1123_subdomain_errors(value: str) -> list[str]:
@@ -439,8 +438,7 @@ def file_path_or_nil(path: Path, value: str | None) -> Errors:
     errors = Errors()
     if value is None:
         return errors
-    windows = _WINDOWS_PATH.fullmatch(value) is not None and len(value[3:].encode()) <= 32767
-    if not windows and _UNIX_PATH.fullmatch(value) is None:
+    if not is_file_path(value):
         errors.at(path, WHEN_DEFINED_HAS_TO_BE_VALID_PATH)
     return errors
 

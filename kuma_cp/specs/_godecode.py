@@ -1,0 +1,147 @@
+"""Checks the base types leave out: kube-openapi's integer enums, and numbers Go's decoder refuses.
+
+- `int_enum`: an integer field with an OpenAPI ``enum`` (``statusCode: [301, 302, ...]``). kube-openapi
+  runs the type and the enum validator alike, so a string there gets both messages.
+- `GO_INT32` (and `_policy_kit.Uint32`): a field Go decodes into a narrower integer than the OpenAPI
+  schema allows: ``intstr.IntOrString`` (``anyOf: [integer, string]``) keeps its integer in an
+  ``int32``, and a ``*uint32`` with ``format: int32`` takes a negative number at the OpenAPI level.
+  Go's decoder then refuses the resource, with ``encoding/json``'s message naming the struct and the
+  JSON path from the resource (``RequestMirror.spec.to.rules.default.filters.requestMirror.percentage``).
+  A spec whose model derives from `GoDecodedSpec` gets that error as Go would give it: Kuma decodes
+  the defaulted object re-marshalled, so keys in sorted order; a type error (``uint32``) is kept while
+  decoding goes on, an error from a type's own decoder (``IntOrString``) stops it and wins.
+  (`_policy_kit.GoDecoded` knows ``uint32`` alone.)
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from attrs import frozen
+from pydantic import BaseModel, BeforeValidator, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from kuma_cp.specs._policy_kit import _GoUint32
+from kuma_cp.specs.base import DECODE_ERROR, Spec
+
+__all__ = [
+    "ENUM_ERROR",
+    "GO_INT32",
+    "GoDecodedSpec",
+    "GoNumber",
+    "go_decode_error",
+    "go_number",
+    "int_enum",
+]
+
+ENUM_ERROR = "kuma_openapi_enum"  # pydantic error type: a value outside an OpenAPI enum of numbers
+
+
+@frozen
+class GoNumber:
+    """Field metadata: the Go integer type the field decodes into (``Annotated[IntOrString, GO_INT32]``).
+
+    Attributes:
+        go_type: Go's name of the type.
+        low: its least value.
+        high: its greatest value.
+        own_decoder: the number is decoded by the type's ``UnmarshalJSON``, whose error stops decoding.
+    """
+
+    go_type: str
+    low: int
+    high: int
+    own_decoder: bool = False
+
+
+_UINT32 = GoNumber("uint32", 0, (1 << 32) - 1)
+GO_INT32 = GoNumber("int32", -(1 << 31), (1 << 31) - 1, own_decoder=True)  # intstr.IntOrString
+
+
+def go_number(value: float) -> str:
+    """How Go's ``encoding/json`` writes a JSON number it read as a float64 (``3000000000``, ``1e+21``)."""
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e21:
+        return format(Decimal(repr(number)).normalize(), "f")
+    return repr(number)
+
+
+def _type_error(value: int, go_type: str, struct: str, field: str) -> str:
+    number = go_number(value)
+    return f"json: cannot unmarshal number {number} into Go struct field {struct}.{field} of type {go_type}"
+
+
+def _marks(annotation: Any, metadata: list[Any]) -> list[GoNumber]:
+    marks = [mark for mark in metadata if isinstance(mark, GoNumber)]
+    if get_origin(annotation) is Annotated:
+        metadata = list(annotation.__metadata__)
+        if any(isinstance(mark, _GoUint32) for mark in metadata):
+            marks.append(_UINT32)
+    elif get_origin(annotation) in (Union, UnionType):
+        marks.extend(mark for arg in get_args(annotation) for mark in _marks(arg, []))
+    return marks
+
+
+def go_decode_error(model: BaseModel, root: str = "spec") -> str | None:
+    """Go's error decoding *model*'s document, for the fields marked with a `GoNumber`; None if it decodes."""
+    saved: list[str] = []
+
+    def walk(node: Any, path: str) -> str | None:
+        if isinstance(node, list):
+            return next((found for item in node if (found := walk(item, path))), None)
+        if not isinstance(node, BaseModel):
+            return None
+        fields = type(node).model_fields
+        for name in sorted(fields, key=lambda n: fields[n].alias or n):
+            value, here = getattr(node, name), f"{path}.{fields[name].alias or name}"
+            marks = _marks(fields[name].annotation, fields[name].metadata)
+            number = isinstance(value, int) and not isinstance(value, bool)
+            if marks and number and not marks[0].low <= value <= marks[0].high:
+                error = _type_error(value, marks[0].go_type, type(node).__name__, here)
+                if marks[0].own_decoder:
+                    return error
+                saved.append(error)
+            found = walk(value, here)
+            if found:
+                return found
+        return None
+
+    return walk(model, root) or next(iter(saved), None)
+
+
+class GoDecodedSpec(Spec):
+    """A spec root whose `GoNumber` fields Go may refuse to decode (`go_decode_error`).
+
+    The models holding such fields are named as Go's structs, since Go's message names the struct.
+    """
+
+    @model_validator(mode="after")
+    def _go_decode(self) -> Any:
+        error = go_decode_error(self)
+        if error:
+            raise PydanticCustomError(DECODE_ERROR, error)
+        return self
+
+
+def int_enum(*allowed: int) -> BeforeValidator:
+    """The check of an integer field restricted to *allowed* by an OpenAPI enum, kube-openapi's messages.
+
+    Used as ``Annotated[int, int_enum(301, 302)]``.
+    """
+    shown = " ".join(str(value) for value in allowed)
+
+    def check(value: Any) -> Any:
+        errors: list[InitErrorDetails] = []
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        if not integer:
+            errors.append(InitErrorDetails(type="int_type", loc=(), input=value))
+        if not integer or value not in allowed:
+            reason = PydanticCustomError(ENUM_ERROR, f"should be one of [{shown}]")
+            errors.append(InitErrorDetails(type=reason, loc=(), input=value))
+        if errors:
+            raise ValidationError.from_exception_data("enum", errors)
+        return value
+
+    return BeforeValidator(check)

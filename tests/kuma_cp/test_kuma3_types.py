@@ -445,7 +445,7 @@ def _kubernetes_store() -> Iterator[kv.Store]:
     from kv.drivers.k8s import KubernetesDriver
 
     kubeconfig = k8s_kubeconfig()
-    install_crds(kubeconfig, crd_documents())
+    install_crds(kubeconfig, crd_documents(with_schemas=False))  # as tests/kv/test_k8s.py installs them
     driver = KubernetesDriver.from_url(
         kinds=kinds(),
         kubeconfig=kubeconfig,

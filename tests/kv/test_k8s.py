@@ -22,6 +22,10 @@ from tests.conftest import install_crds, k8s_kubeconfig
 pytestmark = pytest.mark.k8s
 KUMA_TYPES = testing.Types(**resources.KUMA_TEST_TYPES)
 SYSTEM = "kuma-system"
+MTP_SPEC = {  # valid Kuma 3.0: rules, not from
+    "targetRef": {"kind": "Mesh"},
+    "rules": [{"default": {"allow": [{"spiffeID": {"type": "Prefix", "value": "spiffe://default"}}]}}],
+}
 
 
 def _clean(driver: KubernetesDriver) -> None:
@@ -201,7 +205,7 @@ def test_kuma_cp_run_on_kubernetes_serves_the_api_end_to_end(kuma_driver: Kubern
             "type": "MeshTrafficPermission",
             "mesh": "default",
             "name": "mtp-1.kuma-demo",
-            "spec": {"targetRef": {"kind": "Mesh"}},
+            "spec": MTP_SPEC,
         }
         assert plane.put("/meshes/default/meshtrafficpermissions/mtp-1.kuma-demo", policy).status_code == 201
         assert plane.api.get("/meshes/default/meshtrafficpermissions").json()["total"] == 1
@@ -209,4 +213,4 @@ def test_kuma_cp_run_on_kubernetes_serves_the_api_end_to_end(kuma_driver: Kubern
         assert plane.stop() == 0, plane.logs()
     assert _raw(kuma_driver, "Mesh", None, "default")["kind"] == "Mesh"
     obj = _raw(kuma_driver, "MeshTrafficPermission", "kuma-demo", "mtp-1")
-    assert obj["spec"] == {"targetRef": {"kind": "Mesh"}}
+    assert obj["spec"] == MTP_SPEC

@@ -87,6 +87,8 @@ class Definition(Generic[M]):
             return self.spec.model_validate(spec)
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
+            if self.legacy:  # no OpenAPI step: jsonpb stops at its first error, in field order
+                raise Undecodable(errors[0]["msg"]) from None
             messages = openapi_messages(errors)
             if messages:
                 raise SchemaInvalid(messages) from None

@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute")
+_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute", "meshtcproute")
 
 
 def _load() -> dict[str, Definition[Any]]:

@@ -2,6 +2,8 @@
 
 - `int_enum`: an integer field with an OpenAPI ``enum`` (``statusCode: [301, 302, ...]``). kube-openapi
   runs the type and the enum validator alike, so a string there gets both messages.
+- `max_items`: an array's ``maxItems``. pydantic's ``max_length`` stops at the length, kube-openapi
+  also checks every item, so a long list with a bad item gets both messages.
 - `GO_INT32` (and `_policy_kit.Uint32`): a field Go decodes into a narrower integer than the OpenAPI
   schema allows: ``intstr.IntOrString`` (``anyOf: [integer, string]``) keeps its integer in an
   ``int32``, and a ``*uint32`` with ``format: int32`` takes a negative number at the OpenAPI level.
@@ -20,8 +22,15 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from attrs import frozen
-from pydantic import BaseModel, BeforeValidator, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from kuma_cp.specs._policy_kit import _GoUint32
 from kuma_cp.specs.base import DECODE_ERROR, Spec
@@ -34,6 +43,7 @@ __all__ = [
     "go_decode_error",
     "go_number",
     "int_enum",
+    "max_items",
 ]
 
 ENUM_ERROR = "kuma_openapi_enum"  # pydantic error type: a value outside an OpenAPI enum of numbers
@@ -145,3 +155,31 @@ def int_enum(*allowed: int) -> BeforeValidator:
         return value
 
     return BeforeValidator(check)
+
+
+def _init_details(error: ErrorDetails) -> InitErrorDetails:
+    reason = PydanticCustomError(error["type"], error["msg"], error.get("ctx"))
+    return InitErrorDetails(type=reason, loc=error["loc"], input=error["input"])
+
+
+def max_items(limit: int) -> WrapValidator:
+    """The check of an array's ``maxItems``, its items checked too.
+
+    Used as ``Annotated[list[X] | None, max_items(16)]``.
+    """
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        errors: list[InitErrorDetails] = []
+        try:
+            result = handler(value)
+        except ValidationError as exc:
+            errors.extend(_init_details(error) for error in exc.errors())
+            result = None
+        if isinstance(value, list) and len(value) > limit:
+            context = {"field_type": "List", "max_length": limit, "actual_length": len(value)}
+            errors.append(InitErrorDetails(type="too_long", loc=(), input=value, ctx=context))
+        if errors:
+            raise ValidationError.from_exception_data("max_items", errors)
+        return result
+
+    return WrapValidator(check)

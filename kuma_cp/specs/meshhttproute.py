@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from kuma_cp.specs import _policy_kit
-from kuma_cp.specs._godecode import GO_INT32, GoDecodedSpec, int_enum
+from kuma_cp.specs._godecode import GO_INT32, GoDecodedSpec, int_enum, max_items
 from kuma_cp.specs._meshhttproute_validation import validate
+from kuma_cp.specs._policy_kit import HeaderKeyValue
 from kuma_cp.specs._routes import BackendRef, HeaderMatch
 from kuma_cp.specs.base import IntOrString, Spec
 from kuma_cp.specs.common import OutboundTargetRef, TopLevelTargetRef
@@ -48,10 +48,12 @@ class Match(Spec):
     headers: list[HeaderMatch] | None = None
 
 
-class HeaderModifier(_policy_kit.HeaderModifier):
+class HeaderModifier(Spec):
     """Headers to set, add and remove (at most 16 of each)."""
 
-    remove: list[str] | None = Field(default=None, max_length=16)
+    set: Annotated[list[HeaderKeyValue] | None, max_items(16)] = None
+    add: Annotated[list[HeaderKeyValue] | None, max_items(16)] = None
+    remove: Annotated[list[str] | None, max_items(16)] = None
 
 
 class PathRewrite(Spec):

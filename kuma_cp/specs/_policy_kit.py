@@ -16,7 +16,14 @@ import types
 import typing
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from kuma_cp.specs.base import DECODE_ERROR, Spec
@@ -94,11 +101,18 @@ HeaderMatchType = Literal["Exact", "Present", "RegularExpression", "Absent", "Pr
 
 
 class HeaderMatch(Spec):
-    """A match on an HTTP header (``common_api.HeaderMatch``)."""
+    """A match on an HTTP header (``common_api.HeaderMatch``); an empty value is not stored."""
 
     type: HeaderMatchType = "Exact"
     name: HeaderName
     value: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("value") == "":
+            del data["value"]  # a Go string marked omitempty
+        return data
 
 
 class HeaderKeyValue(Spec):

@@ -7,6 +7,8 @@ parse errors are Go's ``*time.ParseError`` messages, word for word.
 
 from __future__ import annotations
 
+from kuma_cp.specs._jsonpb import _time_quote
+
 __all__ = ["parse_rfc3339", "timestamp_text"]
 
 _LAYOUT = "2006-01-02T15:04:05.999999999Z07:00"
@@ -14,14 +16,7 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _quote(text: str) -> str:
-    # time's own quote(): non-ASCII and control characters as \x escapes of their UTF-8 bytes
-    out = ['"']
-    for char in text:
-        if ord(char) >= 0x80 or char < " ":
-            out.extend(f"\\x{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))
-        else:
-            out.append("\\" + char if char in '"\\' else char)
-    return "".join(out) + '"'
+    return _time_quote(text.encode("utf-8", errors="surrogateescape"))  # Go's time.quote
 
 
 class _Bad(Exception):

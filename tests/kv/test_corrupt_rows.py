@@ -331,13 +331,21 @@ def test_kubernetes_objects_that_are_not_objects_are_left_out_and_named(
     store.on_corrupt = hook
     store.create(kv.Record(key=kv.Key("Widget", "m", "a"), spec={"port": 80}))  # also makes the namespace
     plant("a-go", spec={"port": 81, "unknownField": True})  # as Go Kuma writes it: no kv annotations
+    from kv.drivers.k8s.kinds import ANNOTATION_PREFIX
+
+    edited = {f"{ANNOTATION_PREFIX}{a}": "not json" for a in ("labels", "owner", "creation-time")}
+    plant("a-edited", metadata={"name": "a-edited", "labels": {"app": "web"}, "annotations": edited})
     for number, (fields, _) in enumerate(K8S_UNREADABLE):
         plant(f"b{number}", **fields)
     for size in (0, 1, 2):
         pages = walk(store, size) if size else [store.list("Widget")]
-        assert [r.key.name for page in pages for r in page.items] == ["a", "a-go"]
-        assert pages[0].total == 2 + len(K8S_UNREADABLE)
+        assert [r.key.name for page in pages for r in page.items] == ["a", "a-edited", "a-go"]
+        assert pages[0].total == 3 + len(K8S_UNREADABLE)
     assert store.get("Widget", "m", "a-go").spec == {"port": 81, "unknownField": True}
+    edited_record = store.get(
+        "Widget", "m", "a-edited"
+    )  # kv's annotations, edited by hand: as Go Kuma reads it
+    assert (edited_record.labels, edited_record.owner) == ({"app": "web"}, None)
     for number, (_, reason) in enumerate(K8S_UNREADABLE):
         with pytest.raises(kv.Corrupt) as caught:
             store.get("Widget", "m", f"b{number}")
@@ -347,4 +355,4 @@ def test_kubernetes_objects_that_are_not_objects_are_left_out_and_named(
     with pytest.raises(kv.Corrupt) as caught:
         store.get("Widget", "m", "b1")
     store.update(kv.Record(key=caught.value.key, spec={"fixed": True}, version=caught.value.version))
-    assert [r.key.name for r in store.list("Widget").items] == ["a", "a-go", "b1"]
+    assert [r.key.name for r in store.list("Widget").items] == ["a", "a-edited", "a-go", "b1"]

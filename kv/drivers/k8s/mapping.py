@@ -29,8 +29,18 @@ A_CTIME, A_MTIME = ANNOTATION_PREFIX + "creation-time", ANNOTATION_PREFIX + "mod
 
 
 def _time(value: str | None, fallback: str) -> datetime:
-    text = value or fallback
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    try:  # an annotation edited into something else reads as Go Kuma reads the object: the API server's time
+        return datetime.fromisoformat((value or fallback).replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, TypeError, AttributeError):
+        return datetime.fromisoformat(fallback.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _stored(annotations: Mapping[str, Any], name: str) -> Any:
+    """The JSON value of one of kv's own annotations; None if absent or not JSON (edited by hand)."""
+    try:
+        return json.loads(annotations[name]) if name in annotations else None
+    except (ValueError, TypeError):
+        return None
 
 
 def _native_fields(kind: Kind, key: Key, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,11 +139,12 @@ class Mapper:
             mesh = obj.get("mesh") or ""
         else:
             mesh = labels_k8s.get(MESH_LABEL) or "default"  # Kuma reads a missing label as "default"
-        if A_LABELS in annotations:
-            labels = json.loads(annotations[A_LABELS])
-        else:  # written by Go Kuma: its labels, plus those it keeps as annotations
+        labels = _stored(annotations, A_LABELS)
+        if not isinstance(labels, dict):  # written by Go Kuma: its labels, plus those it keeps as annotations
             labels = labels_k8s | {k: v for k, v in annotations.items() if k in self.annotation_labels}
-        owner = Key(*json.loads(annotations[A_OWNER])) if A_OWNER in annotations else None
+        owner = _stored(annotations, A_OWNER)
+        valid_owner = isinstance(owner, list) and len(owner) == 3 and all(type(p) is str for p in owner)
+        owner = Key(*owner) if valid_owner else None
         created = meta.get("creationTimestamp") or "1970-01-01T00:00:00Z"
         if kind.native:
             spec: Any = _native_spec(kind, obj)

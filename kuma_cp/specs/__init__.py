@@ -35,7 +35,7 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute", "meshtcproute", "mesh", "zone", "secret", "config", "meshinsight", "zoneinsight", "dataplaneinsight", "serviceinsight", "meshfaultinjection")
+_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute", "meshtcproute", "mesh", "zone", "secret", "config", "meshinsight", "zoneinsight", "dataplaneinsight", "serviceinsight", "meshfaultinjection", "meshloadbalancingstrategy")
 
 
 def _load() -> dict[str, Definition[Any]]:

@@ -53,12 +53,17 @@ SYSTEM_NAMESPACE_ONLY = {
     "HostnameGenerator", "MeshExternalService", "MeshIdentity", "MeshOpenTelemetryBackend", "MeshTrust"
 }  # fmt: skip
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-# A valid Kuma 3.0 spec of each new type with an HTTP route (from Kuma's validator tests).
+# A valid Kuma 3.0 spec of each new type with an HTTP route (Kuma's validator tests, and its rest.yaml).
 SPECS: dict[str, dict[str, Any]] = {
     "MeshHTTPRoute": {"targetRef": {"kind": "Mesh"}, "to": []},
     "MeshTCPRoute": {
         "targetRef": {"kind": "Mesh"},
-        "to": [{"targetRef": {"kind": "MeshService", "labels": {"kuma.io/display-name": "backend"}}}],
+        "to": [
+            {
+                "targetRef": {"kind": "MeshService", "labels": {"kuma.io/display-name": "backend"}},
+                "rules": [{"default": {"backendRefs": [{"kind": "MeshService", "labels": {"app": "db"}}]}}],
+            }
+        ],
     },
     "MeshMetric": {"targetRef": {"kind": "Mesh"}, "default": {"applications": [{"port": 8000}]}},
     "MeshPassthrough": {

@@ -35,14 +35,48 @@ __all__ = [
     "schema_violations",
 ]
 
-_MODULES = ("meshtimeout", "meshtrafficpermission", "meshretry", "meshcircuitbreaker", "meshhealthcheck", "meshratelimit", "meshhttproute", "meshtcproute", "mesh", "zone", "secret", "config", "meshinsight", "zoneinsight", "dataplaneinsight", "serviceinsight", "meshfaultinjection", "meshloadbalancingstrategy")
+_MODULES = (
+    "meshtimeout",
+    "meshloadbalancingstrategy",
+    "meshfaultinjection",
+    "meshtcproute",
+    "meshtrafficpermission",
+    "meshretry",
+    "meshcircuitbreaker",
+    "meshhealthcheck",
+    "meshratelimit",
+    "meshhttproute",
+    "meshaccesslog",
+    "meshtrace",
+    "meshmetric",
+    "meshtls",
+    "meshpassthrough",
+    "meshproxypatch",
+    "mesh",
+    "zone",
+    "secret",
+    "config",
+    "meshinsight",
+    "zoneinsight",
+    "dataplaneinsight",
+    "serviceinsight",
+    "meshservice",
+    "meshexternalservice",
+    "meshmultizoneservice",
+    "hostnamegenerator",
+    "meshidentity",
+    "meshtrust",
+    "meshopentelemetrybackend",
+    "meshzoneaddress",
+    "workload",
+)
 
 
 def _load() -> dict[str, Definition[Any]]:
     definitions: dict[str, Definition[Any]] = {}
     for name in _MODULES:
         module = importlib.import_module(f"kuma_cp.specs.{name}")
-        for definition in getattr(module, "DEFINITIONS", (module.DEFINITION,)):
+        for definition in getattr(module, "DEFINITIONS", None) or (module.DEFINITION,):
             definitions[definition.name] = definition
     return definitions
 

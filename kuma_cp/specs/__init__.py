@@ -53,6 +53,7 @@ _MODULES = (
     "meshpassthrough",
     "meshproxypatch",
     "mesh",
+    "dataplane",
     "zone",
     "secret",
     "config",

@@ -1,4 +1,4 @@
-"""The Kubernetes driver (Kuma's CRDs and Secrets); see `kv.drivers.k8s.driver` and `kv.drivers.k8s.kinds`."""
+"""The Kubernetes driver (Kuma's CRDs, Secrets and ConfigMaps); see `kv.drivers.k8s.driver` and `.kinds`."""
 
 from kv.drivers.k8s.driver import KubernetesDriver
 from kv.drivers.k8s.kinds import Kind, crd_manifest

@@ -404,7 +404,8 @@ def test_the_tag_filter_matches_labels_and_gateway_tags_fuzzily(
     assert names(client, "/dataplanes?tag=app:web&tag=version:v1") == ["web-1"]  # ANDed
     assert names(client, "/dataplanes?tag=app:web&tag=app:backend") == ["api-1"]  # the last value wins
     labels = {"kuma.io/display-name": "db:primary"}  # a label kept as free text
-    manager.create(resources.get("Dataplane"), "other", "db-1", spec={}, labels=labels)
+    spec = {"networking": {"address": "10.0.0.2", "inbound": [{"port": 5432}]}}
+    manager.create(resources.get("Dataplane"), "other", "db-1", spec=spec, labels=labels)
     assert names(client, "/dataplanes?tag=kuma.io/display-name:db:prim") == ["db-1"]  # split at the first ":"
     assert names(client, "/dataplanes?tag=version:*") == ["web-1", "web-2"]  # any value, key required
     assert names(client, "/dataplanes?tag=kuma.io/service:gateway") == ["gw-1"]  # a gateway's tags

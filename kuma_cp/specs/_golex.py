@@ -8,87 +8,15 @@ error messages are Go's: default delimiters, trim markers (``{{- `` and `` -}}``
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
-from kuma_cp.specs.base import _go_quote as go_quote
+from kuma_cp.specs._gotree import KEYWORDS, Item, Kind, go_quote, go_rune
 
-__all__ = ["Item", "Kind", "go_quote", "go_rune", "lex"]
+__all__ = ["lex"]
 
-
-class Kind(enum.IntEnum):
-    """Item types, in Go's order: those above `KEYWORD` are keywords."""
-
-    ERROR = enum.auto()
-    BOOL = enum.auto()
-    CHAR = enum.auto()
-    CHAR_CONSTANT = enum.auto()
-    COMMENT = enum.auto()
-    COMPLEX = enum.auto()
-    ASSIGN = enum.auto()
-    DECLARE = enum.auto()
-    EOF = enum.auto()
-    FIELD = enum.auto()
-    IDENTIFIER = enum.auto()
-    LEFT_DELIM = enum.auto()
-    LEFT_PAREN = enum.auto()
-    NUMBER = enum.auto()
-    PIPE = enum.auto()
-    RAW_STRING = enum.auto()
-    RIGHT_DELIM = enum.auto()
-    RIGHT_PAREN = enum.auto()
-    SPACE = enum.auto()
-    STRING = enum.auto()
-    TEXT = enum.auto()
-    VARIABLE = enum.auto()
-    KEYWORD = enum.auto()
-    BLOCK = enum.auto()
-    BREAK = enum.auto()
-    CONTINUE = enum.auto()
-    DOT = enum.auto()
-    DEFINE = enum.auto()
-    ELSE = enum.auto()
-    END = enum.auto()
-    IF = enum.auto()
-    NIL = enum.auto()
-    RANGE = enum.auto()
-    TEMPLATE = enum.auto()
-    WITH = enum.auto()
-
-
-KEYWORDS = {
-    ".": Kind.DOT,
-    "block": Kind.BLOCK,
-    "break": Kind.BREAK,
-    "continue": Kind.CONTINUE,
-    "define": Kind.DEFINE,
-    "else": Kind.ELSE,
-    "end": Kind.END,
-    "if": Kind.IF,
-    "range": Kind.RANGE,
-    "nil": Kind.NIL,
-    "template": Kind.TEMPLATE,
-    "with": Kind.WITH,
-}
 _EOF = ""  # what next() answers at the end of the input
 _SPACES = " \t\r\n"
 _LEFT, _RIGHT = "{{", "}}"
-
-
-class Item(NamedTuple):
-    """A token: its kind, position (a character offset), text and line."""
-
-    kind: Kind
-    pos: int
-    val: str
-    line: int
-
-
-def go_rune(char: str) -> str:
-    """Go's ``%#U`` of a character: ``U+005B '['``."""
-    code = f"U+{ord(char):04X}"
-    return f"{code} '{char}'" if char.isprintable() else code
 
 
 def _space(char: str) -> bool:

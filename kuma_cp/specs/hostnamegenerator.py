@@ -11,8 +11,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from kuma_cp.specs._goexec import Stub, Unsupported, render
-from kuma_cp.specs._golex import go_quote
 from kuma_cp.specs._goparse import TemplateError, parse
+from kuma_cp.specs._gotree import go_quote
 from kuma_cp.specs._resources import Extension, LabelSelector
 from kuma_cp.specs.base import Spec
 from kuma_cp.specs.definition import Definition, Meta

@@ -528,3 +528,26 @@ def test_on_kubernetes_a_config_is_kumas_config_map() -> None:
             assert "kuma-control-plane-config" in {r.key.name for r in store.list("Config").items}
         finally:
             driver._core.delete_namespaced_config_map("kuma-control-plane-config", SYSTEM)
+
+
+@pytest.mark.k8s
+def test_on_kubernetes_a_service_insight_is_cluster_scoped_with_its_mesh_in_a_field() -> None:
+    for store in _kubernetes_store():
+        driver: Any = store.driver
+        with contextlib.suppress(kv.NotFound):
+            store.delete("ServiceInsight", "demo", "all-services-demo")
+        key = kv.Key("ServiceInsight", "demo", "all-services-demo")  # no ".namespace": cluster-scoped
+        store.create(kv.Record(key=key, spec={"services": {"web": {"dataplanes": {"online": 1}}}}))
+        try:
+            obj = driver._custom.get_cluster_custom_object(
+                "kuma.io", "v1alpha1", "serviceinsights", "all-services-demo"
+            )
+            assert (obj["kind"], obj["mesh"], obj["spec"]["services"]["web"]) == (
+                "ServiceInsight",
+                "demo",
+                {"dataplanes": {"online": 1}},
+            )
+            assert [r.key for r in store.list("ServiceInsight", mesh="demo").items] == [key]
+            assert store.list("ServiceInsight", mesh="other").total == 0
+        finally:
+            store.delete("ServiceInsight", "demo", "all-services-demo")

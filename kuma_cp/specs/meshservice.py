@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
+from kuma_cp.specs._godecode import GO_INT32, GoDecodedSpec
 from kuma_cp.specs._resources import (
     SUPPORTED_PROTOCOLS,
     VIP,
@@ -17,25 +17,11 @@ from kuma_cp.specs._resources import (
     LabelSelector,
     app_protocol_message,
 )
-from kuma_cp.specs.base import DECODE_ERROR, IntOrString, Spec
+from kuma_cp.specs.base import IntOrString, Spec
 from kuma_cp.specs.definition import Definition, Meta
 from kuma_cp.specs.validators import Errors, Path
 
 __all__ = ["DEFINITION", "MeshServiceSpec", "MeshServiceStatus"]
-
-
-def _target_port(value: Any) -> Any:
-    # intstr.IntOrString holds an int32, which only Go's decoder bounds (the schema says integer or string)
-    if isinstance(value, int) and not -(1 << 31) <= value < 1 << 31:
-        where = "Go struct field Port.spec.ports.targetPort"
-        raise PydanticCustomError(
-            DECODE_ERROR, f"json: cannot unmarshal number {value} into {where} of type int32"
-        )
-    return value
-
-
-TargetPort = Annotated[IntOrString, AfterValidator(_target_port)]
-"""The port of the application a MeshService port goes to: a number, or the name of a proxy's inbound."""
 
 
 class DataplaneRef(GoOmitEmpty):
@@ -57,7 +43,7 @@ class Port(Spec):
 
     name: str | None = None
     port: Int32
-    target_port: TargetPort | None = None
+    target_port: Annotated[IntOrString | None, GO_INT32] = None  # an int32 to Go, or a name
     app_protocol: str = "tcp"  # omitempty in Go, kept when empty: Go reads "" and absent alike
 
 
@@ -68,7 +54,7 @@ class Identity(Spec):
     value: str
 
 
-class MeshServiceSpec(GoOmitEmpty):
+class MeshServiceSpec(GoOmitEmpty, GoDecodedSpec):
     """The spec of a MeshService."""
 
     omit_empty: ClassVar[frozenset[str]] = frozenset({"ports"})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
+from pydantic import AfterValidator, Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 from pydantic import model_validator as _model_validator
 from pydantic_core import PydanticCustomError
 
@@ -50,7 +50,7 @@ def _int32(value: int) -> int:
     return value
 
 
-Int32 = Annotated[int, AfterValidator(_int32)]
+Int32 = Annotated[int, AfterValidator(_int32), Field(json_schema_extra={"format": "int32"})]
 """An integer of ``format: int32`` (kube-openapi refuses a number outside the range)."""
 
 

@@ -96,6 +96,18 @@ def _find(api: Api, rtype: ResourceType, mesh: str, name: str, title: str) -> kv
         raise from_exception(exc, title) from exc
 
 
+def _find_to_write(api: Api, rtype: ResourceType, mesh: str, name: str, title: str) -> kv.Record | None:
+    # `_find` for PUT and DELETE: an unreadable resource is found as an empty record at its version,
+    # so that an operator can repair it (PUT replaces it, If-Match against the stored version) or
+    # delete it.
+    try:
+        return api.find(rtype, mesh, name)
+    except kv.Corrupt as exc:
+        return kv.Record(key=exc.key, version=exc.version)
+    except Exception as exc:
+        raise from_exception(exc, title) from exc
+
+
 def _get(api: Api, rtype: ResourceType, mesh: str, name: str, fmt: str) -> Response:
     api.check_mesh(rtype, mesh)
     record = _find(api, rtype, mesh, name, GET_TITLE)
@@ -165,7 +177,7 @@ def _put(
 ) -> Response:
     api.check_mesh(rtype, mesh)
     body = parse(rtype, raw)
-    current = _find(api, rtype, mesh, name, FIND_TITLE)
+    current = _find_to_write(api, rtype, mesh, name, FIND_TITLE)
     _check_precondition(if_match, current)
     violations = request_violations(
         rtype,
@@ -196,7 +208,7 @@ def _delete_matched(api: Api, rtype: ResourceType, current: kv.Record, if_match:
 
 def _delete(api: Api, rtype: ResourceType, mesh: str, name: str, if_match: IfMatch | None) -> Response:
     api.check_mesh(rtype, mesh)
-    current = _find(api, rtype, mesh, name, DELETE_TITLE)
+    current = _find_to_write(api, rtype, mesh, name, DELETE_TITLE)
     if current is None and if_match is None:
         raise ApiError(404, DELETE_TITLE, "Not found")
     _check_precondition(if_match, current)

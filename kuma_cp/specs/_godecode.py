@@ -17,10 +17,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from annotated_types import GroupedMetadata
 from attrs import frozen
 from pydantic import (
     BaseModel,
@@ -135,7 +137,23 @@ class GoDecodedSpec(Spec):
         return self
 
 
-def int_enum(*allowed: int) -> BeforeValidator:
+class _Checked(GroupedMetadata):
+    """A validator with the OpenAPI keywords it checks, so the derived schema (CRDs, generators) has them."""
+
+    def __init__(self, validator: Any, keywords: dict[str, Any]) -> None:
+        self.validator, self.keywords = validator, keywords
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.validator
+        yield self
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> Any:
+        out = handler(schema)
+        out.update(self.keywords)
+        return out
+
+
+def int_enum(*allowed: int) -> Any:
     """The check of an integer field restricted to *allowed* by an OpenAPI enum, kube-openapi's messages.
 
     Used as ``Annotated[int, int_enum(301, 302)]``.
@@ -154,7 +172,7 @@ def int_enum(*allowed: int) -> BeforeValidator:
             raise ValidationError.from_exception_data("enum", errors)
         return value
 
-    return BeforeValidator(check)
+    return _Checked(BeforeValidator(check), {"enum": list(allowed)})
 
 
 def _init_details(error: ErrorDetails) -> InitErrorDetails:
@@ -162,7 +180,7 @@ def _init_details(error: ErrorDetails) -> InitErrorDetails:
     return InitErrorDetails(type=reason, loc=error["loc"], input=error["input"])
 
 
-def max_items(limit: int) -> WrapValidator:
+def max_items(limit: int) -> Any:
     """The check of an array's ``maxItems``, its items checked too.
 
     Used as ``Annotated[list[X] | None, max_items(16)]``.
@@ -182,4 +200,4 @@ def max_items(limit: int) -> WrapValidator:
             raise ValidationError.from_exception_data("max_items", errors)
         return result
 
-    return WrapValidator(check)
+    return _Checked(WrapValidator(check), {"maxItems": limit})

@@ -19,7 +19,6 @@ Go's ``time.ParseDuration`` refuses fails at decoding, after the OpenAPI checks,
 
 from __future__ import annotations
 
-import re
 import types
 import typing
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
@@ -34,7 +33,6 @@ __all__ = [
     "NULL_ERROR",
     "Duration",
     "IntOrString",
-    "ProtoDuration",
     "ProtoSpec",
     "Spec",
     "json_type",
@@ -44,10 +42,6 @@ __all__ = [
 NULL_ERROR = "kuma_null"  # pydantic error type: a null where the schema allows none
 DECODE_ERROR = "kuma_decode"  # pydantic error type: a value the OpenAPI schema allows but Go cannot decode
 ANY_OF_ERROR = "kuma_any_of"  # pydantic error type: int-or-string given neither
-
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
-_MAX_DURATION = (1 << 63) - 1  # nanoseconds in Go's time.Duration
 
 
 def _go_quote(value: str) -> str:
@@ -66,39 +60,51 @@ def _go_quote(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def go_duration_ns(text: str) -> int:
+    """Nanoseconds in a Go duration string (``time.ParseDuration``); ValueError with Go's message."""
+    from kuma_cp.specs._jsonpb import go_duration_ns as parse  # the one port of Go's parser
+
+    return parse(text)
+
+
 def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration string (``time.ParseDuration``); ValueError with Go's message if bad."""
-    invalid = ValueError(f"time: invalid duration {_go_quote(text)}")
-    rest = text[1:] if text[:1] in "+-" else text
-    sign = -1.0 if text[:1] == "-" else 1.0
-    if rest == "0":
-        return 0.0
-    if not rest:
-        raise invalid
-    total_ns = 0.0
-    while rest:
-        found = _DURATION_PART.match(rest)
-        number, unit = (found.group(1), found.group(2)) if found else ("", "")
-        if not number or number == ".":
-            raise invalid
-        if not unit:
-            raise ValueError(f"time: missing unit in duration {_go_quote(text)}")
-        unit_len = next((n for n in (2, 1) if rest[len(number) : len(number) + n] in _UNITS), 0)
-        if not unit_len:
-            raise ValueError(f"time: unknown unit {_go_quote(unit)} in duration {_go_quote(text)}")
-        total_ns += float(number) * _UNITS[rest[len(number) : len(number) + unit_len]] * 1e9
-        rest = rest[len(number) + unit_len :]
-        if total_ns > _MAX_DURATION:
-            raise invalid
-    return sign * total_ns / 1e9
+    """Seconds in a Go duration string (``time.ParseDuration``); ValueError with Go's message."""
+    return go_duration_ns(text) / 1e9
+
+
+def _frac(value: int, digits: int) -> tuple[str, int]:
+    # Go's fmtFrac: the fraction of value / 10**digits, trailing zeros and a bare point dropped
+    fraction = value % 10**digits
+    text = f".{fraction:0{digits}d}".rstrip("0") if fraction else ""
+    return text.rstrip("."), value // 10**digits
+
+
+def go_duration_string(ns: int) -> str:
+    """Go's ``time.Duration.String()``: ``1h0m0s``, ``1m30s``, ``1.5s``, ``250ms``, ``0s``."""
+    sign, u = ("-" if ns < 0 else ""), abs(ns)
+    if u < 10**9:
+        if u == 0:
+            return "0s"
+        for limit, digits, unit in ((10**3, 0, "ns"), (10**6, 3, "µs"), (10**9, 6, "ms")):
+            if u < limit:
+                fraction, whole = _frac(u, digits)
+                return f"{sign}{whole}{fraction}{unit}"
+    fraction, seconds = _frac(u, 9)
+    text = f"{seconds % 60}{fraction}s"
+    minutes = seconds // 60
+    if minutes:
+        text = f"{minutes % 60}m{text}"
+        if minutes // 60:
+            text = f"{minutes // 60}h{text}"
+    return sign + text
 
 
 def _check_duration(value: str) -> str:
     try:
-        parse_go_duration(value)
+        ns = go_duration_ns(value)
     except ValueError as exc:
         raise PydanticCustomError(DECODE_ERROR, str(exc)) from None
-    return value
+    return go_duration_string(ns)  # stored as Go marshals a metav1.Duration
 
 
 def _check_int_or_string(value: Any) -> Any:
@@ -111,11 +117,6 @@ Duration = Annotated[
     str, AfterValidator(_check_duration), WithJsonSchema({"type": "string", "x-kuma-duration": True})
 ]
 """A Kubernetes ``metav1.Duration``: a Go duration string."""
-
-ProtoDuration = Annotated[
-    str, AfterValidator(_check_duration), WithJsonSchema({"type": "string", "x-kuma-duration": True})
-]
-"""A ``google.protobuf.Duration`` as Go's jsonpb reads it (``time.ParseDuration``)."""
 
 IntOrString = Annotated[
     Any, AfterValidator(_check_int_or_string), WithJsonSchema({"x-kubernetes-int-or-string": True})

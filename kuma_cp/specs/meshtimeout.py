@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from kuma_cp.specs.base import Duration, Spec
 from kuma_cp.specs.common import (
     Match,
     OutboundTargetRef,
     TopLevelTargetRef,
     top_level,
-    unrecognized,
-    validate_match,
+    validate_rule_matches,
     validate_target_ref,
 )
 from kuma_cp.specs.definition import Definition, Meta
@@ -46,14 +47,14 @@ class To(Spec):
     """Timeouts towards a destination."""
 
     target_ref: OutboundTargetRef
-    default: Conf = Conf()  # a Go struct, not a pointer: always marshalled
+    default: Conf = Field(default_factory=Conf)  # a Go struct, not a pointer: always marshalled
 
 
 class Rule(Spec):
     """Inbound timeouts, optionally only for some sources."""
 
     matches: list[Match] | None = None
-    default: Conf = Conf()
+    default: Conf = Field(default_factory=Conf)
 
 
 class MeshTimeoutSpec(Spec):
@@ -129,21 +130,7 @@ def _validate_source_conditioned(path: Path, conf: Conf) -> Errors:
 
 
 def _validate_matches(path: Path, default_path: Path, matches: list[Match], conf: Conf) -> Errors:
-    errors = Errors()
-    spiffe = False
-    for index, match in enumerate(matches):
-        at = path.index(index)
-        errors.add_at(at, validate_match(match))
-        if match.spiffe_id is None and match.sni is None:
-            errors.at(at, "must specify at least one of 'spiffeID' or 'sni'")
-            continue
-        if match.spiffe_id is not None:
-            spiffe = True
-            kind = match.spiffe_id.type
-            if not kind:
-                errors.at(at.field("spiffeID").field("type"), "must be set")
-            elif kind not in ("Exact", "Prefix"):
-                errors.at(at.field("spiffeID").field("type"), unrecognized(kind, "Exact", "Prefix"))
+    errors, spiffe = validate_rule_matches(path, matches)
     if spiffe:
         errors.add(_validate_source_conditioned(default_path, conf))
     return errors

@@ -32,6 +32,7 @@ from kuma_cp.api import gojson
 from kuma_cp.api.errors import ApiError, validation_error
 from kuma_cp.api.rest import META_KEYS
 from kuma_cp.resources import ResourceType
+from kuma_cp.specs.base import json_kind
 from kuma_cp.specs.errors import to_violations
 
 __all__ = ["PROCESS", "Body", "parse"]
@@ -103,7 +104,7 @@ def _schema_messages(rtype: ResourceType, document: Mapping[str, Any]) -> list[s
     # The shape Kuma's OpenAPI schema (rest.yaml) gives every new-style type: kube-openapi's messages.
     # The spec's own are the definition's (`_spec_messages`).
     def wrong(field: str, want: str, value: Any) -> str:
-        return f'{field} in body must be of type {want}: "{gojson.go_kind(value)}"'
+        return f'{field} in body must be of type {want}: "{json_kind(value)}"'
 
     messages = []
     for field in ("type", "name", "spec"):

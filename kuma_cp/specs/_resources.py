@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, SerializationInfo, SerializerFunctio
 from pydantic import model_validator as _model_validator
 from pydantic_core import PydanticCustomError
 
-from kuma_cp.specs.base import Spec
+from kuma_cp.specs.base import INT32_ERROR, Spec
 from kuma_cp.specs.common import Condition
 from kuma_cp.specs.validators import MUST_BE_DEFINED, Errors, Path, must_be_one_of
 
@@ -39,7 +39,6 @@ __all__ = [
     "validate_secure_data_source",
 ]
 
-INT32_ERROR = "kuma_int32"  # pydantic error type: a number outside an OpenAPI ``format: int32``
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 SUPPORTED_PROTOCOLS = ("grpc", "http", "http2", "tcp")  # core_meta.SupportedProtocols, Kuma's order
 

@@ -35,12 +35,14 @@ __all__ = [
     "IntOrString",
     "ProtoSpec",
     "Spec",
+    "json_kind",
     "json_type",
     "parse_go_duration",
 ]
 
 NULL_ERROR = "kuma_null"  # pydantic error type: a null where the schema allows none
 DECODE_ERROR = "kuma_decode"  # pydantic error type: a value the OpenAPI schema allows but Go cannot decode
+INT32_ERROR = "kuma_int32"  # pydantic error type: a number outside an OpenAPI ``format: int32``
 ANY_OF_ERROR = "kuma_any_of"  # pydantic error type: int-or-string given neither
 
 
@@ -109,7 +111,7 @@ def _check_duration(value: str) -> str:
 
 def _check_int_or_string(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise PydanticCustomError(ANY_OF_ERROR, "int-or-string", {"kind": _json_kind(value)})
+        raise PydanticCustomError(ANY_OF_ERROR, "int-or-string", {"kind": json_kind(value)})
     return value
 
 
@@ -124,7 +126,8 @@ IntOrString = Annotated[
 """Kubernetes' ``intstr.IntOrString``: an integer or a string."""
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """kube-openapi's name of what a JSON value is (``number``, ``boolean``, ``object``...)."""
     # kube-openapi's names for what a value is (every JSON number decodes to a Go float64)
     if value is None:
         return "null"

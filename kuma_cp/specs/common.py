@@ -136,30 +136,34 @@ def top_level(ref: TopLevelTargetRef | None) -> TopLevelTargetRef:
     return ref if ref is not None else TopLevelTargetRef(kind="Mesh")
 
 
+_TD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+_PATH_CHARS = _TD_CHARS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def _spiffe_id_error(value: str) -> str | None:
-    # go-spiffe's spiffeid.FromString, its messages
+    # go-spiffe's spiffeid.FromString, its checks in its order and its messages
     if not value:
         return "cannot be empty"
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() != "spiffe":
+    if not value.startswith("spiffe://"):
         return "scheme is missing or invalid"
-    domain, _, path = rest.partition("/")
-    if not domain:
-        return "trust domain is missing"
-    if any(not (c.islower() or c.isdigit() or c in "-._") for c in domain):
+    domain, slash, path = value[len("spiffe://") :].partition("/")
+    if any(c not in _TD_CHARS for c in domain):
         return (
             "trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores"
         )
-    if path or rest.endswith("/"):
-        for segment in path.split("/"):
-            if segment == "":
-                return "path cannot contain empty segments"
-            if segment in (".", ".."):
-                return "path cannot contain dot segments"
-            if any(not ((c.isalnum() and c.isascii()) or c in "-._") for c in segment):
-                return (
-                    "path segment characters are limited to letters, numbers, dots, dashes, and underscores"
-                )
+    if not domain:
+        return "trust domain is missing"
+    if not slash:
+        return None
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "":
+            return "path cannot have a trailing slash" if last else "path cannot contain empty segments"
+        if segment in (".", ".."):
+            return "path cannot contain dot segments"
+        if any(c not in _PATH_CHARS for c in segment):
+            return "path segment characters are limited to letters, numbers, dots, dashes, and underscores"
     return None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
-from kuma_cp.specs.base import ANY_OF_ERROR, DECODE_ERROR, NULL_ERROR, _json_kind
+from kuma_cp.specs.base import ANY_OF_ERROR, DECODE_ERROR, INT32_ERROR, NULL_ERROR, json_kind
 
 __all__ = ["decode_error", "openapi_messages", "path_of", "to_violations"]
 
@@ -74,12 +74,12 @@ def _message(error: ErrorDetails, root: str) -> list[str]:
     if kind == NULL_ERROR:
         return [f'{path} in body must be of type {ctx["type"]}: "null"']
     if kind in _TYPE_NAMES:
-        return [f'{path} in body must be of type {_TYPE_NAMES[kind]}: "{_json_kind(value)}"']
+        return [f'{path} in body must be of type {_TYPE_NAMES[kind]}: "{json_kind(value)}"']
     if kind == "literal_error":
         allowed = " ".join(_QUOTED.findall(str(ctx.get("expected", ""))))
         messages = [f"{path} in body should be one of [{allowed}]"]
         if not isinstance(value, str):
-            messages.append(f'{path} in body must be of type string: "{_json_kind(value)}"')
+            messages.append(f'{path} in body must be of type string: "{json_kind(value)}"')
         return messages
     if kind == "string_pattern_mismatch":
         return [f"{path} in body should match '{ctx['pattern']}'"]
@@ -87,6 +87,8 @@ def _message(error: ErrorDetails, root: str) -> list[str]:
         text, key = _BOUNDS[kind]
         bound = _number(ctx[key])
         return [f"{path} in body " + (text.format(bound) if "{}" in text else f"{text} {bound}")]
+    if kind == INT32_ERROR:  # kube-openapi's format check names the path last
+        return [f"Checked value must be of type integer with format int32 in {path}"]
     if kind == ANY_OF_ERROR:
         return [
             f'"{path}" must validate at least one schema (anyOf)',

@@ -242,7 +242,10 @@ def test_a_dataplanes_listeners_and_proxy_type_labels_are_computed(
     body = {
         **DP_BODY,
         "labels": {"kuma.io/proxy-type": "gateway", "team": "a"},
-        "networking": {"address": "10.0.0.1", "listeners": [{"type": "ZoneIngress", "port": 10001}]},
+        "networking": {
+            "address": "10.0.0.1",
+            "listeners": [{"type": "ZoneIngress", "address": "10.0.0.1", "port": 10001}],
+        },
     }
     assert put(client, "/meshes/default/dataplanes/dp-1", body).status_code == 201
     labels = client.get("/meshes/default/dataplanes/dp-1").json()["labels"]
@@ -261,11 +264,10 @@ def test_policy_has_a_spec_and_the_mesh_defaults(client: TestClient, default_mes
         "kri": "kri_mtp_default_default__mtp-1_",
         "spec": MTP_SPEC,
     }
-    replaced = put(
-        client, "/meshes/default/meshtrafficpermissions/mtp-1", {**body, "spec": {"targetRef": {}}}
-    )
+    deny = {"rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]}
+    replaced = put(client, "/meshes/default/meshtrafficpermissions/mtp-1", {**body, "spec": deny})
     assert replaced.status_code == 200
-    assert client.get("/meshes/default/meshtrafficpermissions/mtp-1").json()["spec"] == {"targetRef": {}}
+    assert client.get("/meshes/default/meshtrafficpermissions/mtp-1").json()["spec"] == deny
     put(client, "/meshes/other", {"type": "Mesh", "name": "other"})
     elsewhere = put(client, "/meshes/other/meshtrafficpermissions/mtp-1", body)
     assert elsewhere.json() == std_error(
@@ -280,11 +282,15 @@ def test_status_is_the_control_planes(
     client: TestClient, manager: ResourceManager, default_mesh: None
 ) -> None:
     path = "/meshes/default/meshservices/redis"
-    spec = {"selector": {"dataplaneTags": {"app": "redis"}}, "ports": [{"port": 6379, "targetPort": 6379}]}
+    spec = {
+        "selector": {"dataplaneLabels": {"matchLabels": {"app": "redis"}}},
+        "ports": [{"port": 6379, "targetPort": 6379, "appProtocol": "tcp"}],
+    }
     body = {"type": "MeshService", "name": "redis", "mesh": "default", "spec": spec, "status": {"vips": [1]}}
     assert put(client, path, body).status_code == 201
     got = client.get(path).json()
-    assert (got["spec"], got["status"]) == (spec, {})  # as Kuma: a PUT's status is not taken
+    stored = {"state": "Unavailable", **spec}  # the schema's default state, as Kuma stores it
+    assert (got["spec"], got["status"]) == (stored, {})  # as Kuma: a PUT's status is not taken
     assert got["snis"] == [{"port": 6379, "sni": "sni.msvc.default.default.redis.6379"}]
     assert list(got)[-3:] == ["snis", "spec", "status"]
     current = manager.get(MESH_SERVICE, "default", "redis")
@@ -559,8 +565,8 @@ def test_new_style_bodies_meet_kumas_schema(client: TestClient, default_mesh: No
         "type in body is required",
     ]
     labels = {"foo/bar/baz": "bar", "": "bar", "foo": "^*bar"}
-    bad_labels = put(
-        client, path, {"type": "MeshTrafficPermission", "name": "sample", "labels": labels, "spec": {}}
+    bad_labels = put(  # Kuma's put_mtp_02.request.json: a valid spec, so only the labels are wrong
+        client, path, {"type": "MeshTrafficPermission", "name": "sample", "labels": labels, "spec": MTP_SPEC}
     )
     key_rule = (
         "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
@@ -588,7 +594,7 @@ def test_new_style_bodies_meet_kumas_schema(client: TestClient, default_mesh: No
 
 def test_label_rules_of_a_zone(client: TestClient, default_mesh: None) -> None:
     path = "/meshes/default/meshtrafficpermissions/mtp-1"
-    body = {"type": "MeshTrafficPermission", "name": "mtp-1", "spec": {}}
+    body = {"type": "MeshTrafficPermission", "name": "mtp-1", "spec": MTP_SPEC}
     other_zone = put(client, path, {**body, "labels": {"kuma.io/origin": "zone", "kuma.io/zone": "east"}})
     assert other_zone.json()["invalid_parameters"] == [
         {"field": 'labels["kuma.io/zone"]', "reason": "kuma.io/zone label should have default value"}
@@ -673,15 +679,18 @@ def test_read_only_server(manager: ResourceManager) -> None:
 # --- races, cascade ----------------------------------------------------------------------------------
 
 
+OTHER_WRITER = {"skipCreatingInitialPolicies": ["other-writer"]}
+
+
 class RacedManager(ResourceManager):
     """Another writer gets in between the API's read and its write."""
 
     def create(self, rtype: Any, mesh: str, name: str, **kwargs: Any) -> kv.Record:
-        super().create(rtype, mesh, name, spec={"by": "the other writer"})
+        super().create(rtype, mesh, name, spec=OTHER_WRITER)
         return super().create(rtype, mesh, name, **kwargs)
 
     def update(self, record: kv.Record, **kwargs: Any) -> kv.Record:
-        super().update(attrs.evolve(record, spec={"by": "the other writer"}))
+        super().update(attrs.evolve(record, spec=OTHER_WRITER))
         return super().update(record, **kwargs)
 
 
@@ -695,7 +704,7 @@ def test_lost_races_are_409() -> None:
         assert updated.json() == std_error(
             409, "Conflict", 'resource conflict: type="Mesh" name="race" mesh=""'
         )
-        assert client.get("/meshes/race").json()["by"] == "the other writer"
+        assert client.get("/meshes/race").json()["skipCreatingInitialPolicies"] == ["other-writer"]
 
 
 def test_deleting_a_mesh(client: TestClient, default_mesh: None) -> None:
@@ -724,24 +733,25 @@ def test_if_match_on_put(client: TestClient, default_mesh: None) -> None:
         "/meshes/default/meshtrafficpermissions/mtp-1",
         {"type": "MeshTrafficPermission", "name": "mtp-1"},
     )
-    missing = put(client, path, {**body, "spec": {}}, **{"If-Match": "*"})
+    deny = {"rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]}
+    missing = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": "*"})
     assert missing.json() == std_error(412, "Precondition Failed", "If-Match: the resource does not exist")
     assert client.get(path).status_code == 404
     assert put(client, path, {**body, "spec": MTP_SPEC}).status_code == 201
     etag = client.get(path).headers["etag"]
-    matched = put(client, path, {**body, "spec": {"targetRef": {"kind": "Mesh"}}}, **{"If-Match": etag})
+    matched = put(client, path, {**body, "spec": deny}, **{"If-Match": etag})
     assert matched.status_code == 200
     assert matched.headers["etag"] != etag
-    stale = put(client, path, {**body, "spec": {}}, **{"If-Match": f'"nope", {etag}'})
+    stale = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": f'"nope", {etag}'})
     assert stale.status_code == 412
     assert stale.json()["title"] == "Precondition Failed"
-    assert client.get(path).json()["spec"] == {"targetRef": {"kind": "Mesh"}}  # nothing changed
+    assert client.get(path).json()["spec"] == deny  # nothing changed
     assert client.get(path).headers["etag"] == matched.headers["etag"]
-    weak = put(client, path, {**body, "spec": {}}, **{"If-Match": "W/" + matched.headers["etag"]})
+    weak = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": "W/" + matched.headers["etag"]})
     assert weak.status_code == 412
-    anyone = put(client, path, {**body, "spec": {"a": 1}}, **{"If-Match": "*"})
+    anyone = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": "*"})
     assert anyone.status_code == 200
-    garbage = put(client, path, {**body, "spec": {}}, **{"If-Match": "no quotes"})
+    garbage = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": "no quotes"})
     assert (garbage.status_code, garbage.json()["title"]) == (400, "Bad Request")
 
 
@@ -769,7 +779,7 @@ def test_if_match_loses_a_race_with_412() -> None:
         etag = client.get("/meshes/race").headers["etag"]
         raced = put(client, "/meshes/race", {"type": "Mesh", "name": "race"}, **{"If-Match": etag})
         assert raced.status_code == 412
-        assert client.get("/meshes/race").json()["by"] == "the other writer"
+        assert client.get("/meshes/race").json()["skipCreatingInitialPolicies"] == ["other-writer"]
 
 
 # --- robustness --------------------------------------------------------------------------------------

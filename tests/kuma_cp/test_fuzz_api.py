@@ -129,7 +129,9 @@ def test_huge_payloads_are_refused_and_change_nothing(any_store: kv.Store, logge
     path = "/meshes/default/meshtimeouts/big"
 
     def body(size: int) -> bytes:
-        return dumps({"type": "MeshTimeout", "name": "big", "mesh": "default", "spec": {"a": "x" * size}})
+        to = {"kind": "MeshService", "labels": {"app": "x" * size}}  # a kept field: the stored spec is big
+        spec = {"to": [{"targetRef": to, "default": {"idleTimeout": "1s"}}]}
+        return dumps({"type": "MeshTimeout", "name": "big", "mesh": "default", "spec": spec})
 
     assert (
         send(clients, any_store, ("PUT", path, {"content-type": "application/json"}, body(1 << 20), LOOPBACK))
@@ -147,7 +149,9 @@ def test_huge_payloads_are_refused_and_change_nothing(any_store: kv.Store, logge
         send(clients, any_store, ("PUT", path, {"content-type": "application/json"}, body(1 << 20), LOOPBACK))
         == 400
     )
-    assert any_store.get("MeshTimeout", "default", "big").spec == {"a": "x" * 1000}
+    to = {"kind": "MeshService", "labels": {"app": "x" * 1000}}
+    stored = {"to": [{"targetRef": to, "default": {"idleTimeout": "1s"}}]}
+    assert any_store.get("MeshTimeout", "default", "big").spec == stored
     assert not logged_errors.records
 
 
@@ -172,7 +176,10 @@ def test_a_valid_session_succeeds(any_store: kv.Store, logged_errors: Errors) ->
         "type": "MeshTrafficPermission",
         "mesh": "m1",
         "name": "allow",
-        "spec": {"targetRef": {"kind": "Mesh"}},
+        "spec": {
+            "targetRef": {"kind": "Mesh"},
+            "rules": [{"default": {"allow": [{"spiffeID": {"type": "Prefix", "value": "spiffe://m1"}}]}}],
+        },
     }
     created = client.put("/meshes/m1/meshtrafficpermissions/allow", json=mtp)
     assert created.status_code == 201

@@ -14,11 +14,20 @@ from kuma_cp.cache import CachedReader
 from kuma_cp.config import StoreConfig, UpsertConfig
 from kuma_cp.manager import MeshHasDataplanes, MeshNotFound, ResourceManager, SkipUpsert
 
-MESH, DATAPLANE, MTP = (
+MESH, DATAPLANE, MTP, CONFIG = (
     resources.get("Mesh"),
     resources.get("Dataplane"),
     resources.get("MeshTrafficPermission"),
+    resources.get("Config"),  # a global type with a free-text spec: a counter Kuma's model accepts
 )
+MTP_SPEC = {
+    "targetRef": {"kind": "Mesh"},
+    "rules": [{"default": {"allow": [{"spiffeID": {"type": "Prefix", "value": "spiffe://demo"}}]}}],
+}
+
+
+def counter(record: kv.Record | None) -> int:
+    return 0 if record is None else int(record.spec["config"])
 NOW = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
@@ -29,9 +38,9 @@ def manager() -> ResourceManager:
 
 def test_mesh_scoped_resources_need_their_mesh_and_are_owned_by_it(manager: ResourceManager) -> None:
     with pytest.raises(MeshNotFound, match=r"^mesh of name demo is not found$"):
-        manager.create(MTP, "demo", "mtp-1", spec={})
+        manager.create(MTP, "demo", "mtp-1", spec=MTP_SPEC)
     manager.create(MESH, "", "demo", spec={})
-    created = manager.create(MTP, "demo", "mtp-1", spec={"targetRef": {"kind": "Mesh"}})
+    created = manager.create(MTP, "demo", "mtp-1", spec=MTP_SPEC)
     assert (created.owner, created.creation_time) == (kv.Key("Mesh", "", "demo"), NOW)
     manager.delete(MESH, "", "demo")
     with pytest.raises(kv.NotFound):
@@ -58,19 +67,19 @@ def test_a_mesh_with_dataplanes_is_not_deleted_unless_unsafe(manager: ResourceMa
 
 def test_upsert_creates_updates_and_skips(manager: ResourceManager) -> None:
     def bump(current: kv.Record | None) -> kv.Record:
-        count = 0 if current is None else current.spec["n"]
-        return kv.Record(key=kv.Key("Mesh", "", "x"), spec={"n": count + 1}, labels={"k": "v"})
+        spec = {"config": str(counter(current) + 1)}
+        return kv.Record(key=kv.Key("Config", "", "x"), spec=spec, labels={"k": "v"})
 
-    assert manager.upsert(MESH, "", "demo", bump) is not None
-    second = manager.upsert(MESH, "", "demo", bump)
+    assert manager.upsert(CONFIG, "", "demo", bump) is not None
+    second = manager.upsert(CONFIG, "", "demo", bump)
     assert second is not None
-    assert (second.spec, second.labels) == ({"n": 2}, {"k": "v"})
+    assert (second.spec, second.labels) == ({"config": "2"}, {"k": "v"})
 
     def skip(current: kv.Record | None) -> kv.Record:
         raise SkipUpsert
 
-    assert manager.upsert(MESH, "", "demo", skip) is None
-    assert manager.get(MESH, "", "demo").spec == {"n": 2}
+    assert manager.upsert(CONFIG, "", "demo", skip) is None
+    assert manager.get(CONFIG, "", "demo").spec == {"config": "2"}
 
 
 def test_concurrent_upserts_retry_lost_races_and_lose_nothing() -> None:
@@ -83,20 +92,20 @@ def test_concurrent_upserts_retry_lost_races_and_lose_nothing() -> None:
     manager = ResourceManager(store, config=config)
 
     def bump(current: kv.Record | None) -> kv.Record:
-        count = 0 if current is None else current.spec["n"]
+        count = counter(current)
         threading.Event().wait(0.0005)  # widen the read-modify-write window
-        return kv.Record(key=kv.Key("Mesh", "", "x"), spec={"n": count + 1})
+        return kv.Record(key=kv.Key("Config", "", "x"), spec={"config": str(count + 1)})
 
     def work() -> None:
         for _ in range(20):
-            manager.upsert(MESH, "", "counter", bump)
+            manager.upsert(CONFIG, "", "counter", bump)
 
     threads = [threading.Thread(target=work) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert manager.get(MESH, "", "counter").spec == {"n": 120}
+    assert manager.get(CONFIG, "", "counter").spec == {"config": "120"}
 
 
 def test_upsert_gives_up_after_the_configured_retries() -> None:

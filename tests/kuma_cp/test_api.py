@@ -264,7 +264,9 @@ def test_policy_has_a_spec_and_the_mesh_defaults(client: TestClient, default_mes
         "kri": "kri_mtp_default_default__mtp-1_",
         "spec": MTP_SPEC,
     }
-    deny = {"rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]}
+    deny = {
+        "rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]
+    }
     replaced = put(client, "/meshes/default/meshtrafficpermissions/mtp-1", {**body, "spec": deny})
     assert replaced.status_code == 200
     assert client.get("/meshes/default/meshtrafficpermissions/mtp-1").json()["spec"] == deny
@@ -733,7 +735,9 @@ def test_if_match_on_put(client: TestClient, default_mesh: None) -> None:
         "/meshes/default/meshtrafficpermissions/mtp-1",
         {"type": "MeshTrafficPermission", "name": "mtp-1"},
     )
-    deny = {"rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]}
+    deny = {
+        "rules": [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://default/a"}}]}}]
+    }
     missing = put(client, path, {**body, "spec": MTP_SPEC}, **{"If-Match": "*"})
     assert missing.json() == std_error(412, "Precondition Failed", "If-Match: the resource does not exist")
     assert client.get(path).status_code == 404

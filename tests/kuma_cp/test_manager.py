@@ -28,6 +28,8 @@ MTP_SPEC = {
 
 def counter(record: kv.Record | None) -> int:
     return 0 if record is None else int(record.spec["config"])
+
+
 NOW = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 

@@ -104,7 +104,7 @@ def _empty_string(document: Any) -> bool:
         return any(_empty_string(v) for v in document.values())
     if isinstance(document, list):
         return any(_empty_string(v) for v in document)
-    return document == ""
+    return bool(document == "")
 
 
 @pytest.mark.parametrize("case", VALID, ids=[c.id for c in VALID])

@@ -24,7 +24,7 @@ MTP: dict[str, Any] = {
     "name": "mtp-1",
     "spec": {
         "targetRef": {"kind": "Mesh"},
-        "from": [{"targetRef": {"kind": "Mesh"}, "default": {"action": "Allow"}}],
+        "rules": [{"default": {"allow": [{"spiffeID": {"type": "Prefix", "value": "spiffe://demo"}}]}}],
     },
 }
 
@@ -54,9 +54,10 @@ def test_crud_on_a_mesh_a_dataplane_and_a_policy(cp: ControlPlane) -> None:
     assert "spec" not in dataplane
     policy = cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()
     assert policy["spec"] == MTP["spec"]
-    updated = {**MTP, "spec": {**MTP["spec"], "from": []}}
+    deny = [{"default": {"deny": [{"spiffeID": {"type": "Exact", "value": "spiffe://demo/ns/x"}}]}}]
+    updated = {**MTP, "spec": {**MTP["spec"], "rules": deny}}
     assert cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", updated).status_code == 200
-    assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()["spec"]["from"] == []
+    assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()["spec"]["rules"] == deny
     assert cp.api.delete("/meshes/demo/meshtrafficpermissions/mtp-1").status_code == 200
     assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").status_code == 404
 

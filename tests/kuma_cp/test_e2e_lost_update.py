@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import os
 import signal
 import threading
@@ -30,14 +31,19 @@ pytestmark = pytest.mark.postgres
 SOAK = int(os.environ.get("KUMA_TEST_SOAK", "0") or 0) or 1
 POLICIES = "/meshes/demo/meshtrafficpermissions"
 COUNTER = f"{POLICIES}/counter"
-RULES = {
-    "targetRef": {"kind": "Mesh"},
-    "from": [{"targetRef": {"kind": "Mesh"}, "default": {"action": "Allow"}}],
-}
+RULES = [{"default": {"allow": [{"spiffeID": {"type": "Prefix", "value": "spiffe://demo"}}]}}]
 
 
-def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "MeshTrafficPermission", "mesh": "demo", "name": name, "spec": {**RULES, **spec}}
+def policy(name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A valid Kuma 3.0 MeshTrafficPermission carrying *value* in its targetRef's labels (kept as stored)."""
+    labels = {k: json.dumps(v) for k, v in value.items()}
+    spec = {"targetRef": {"kind": "Dataplane", "labels": labels}, "rules": RULES}
+    return {"type": "MeshTrafficPermission", "mesh": "demo", "name": name, "spec": spec}
+
+
+def value_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """The value `policy` put in *spec*."""
+    return {k: json.loads(v) for k, v in spec["targetRef"]["labels"].items()}
 
 
 @pytest.fixture
@@ -125,7 +131,7 @@ def if_match_increments_lose_nothing(planes: list[ControlPlane]) -> None:
             got = send(history, read, lambda: client.get(COUNTER))
             if got is None or read.outcome is not Outcome.OK:
                 continue
-            spec, etag = got.json()["spec"], got.headers["etag"]
+            spec, etag = value_of(got.json()["spec"]), got.headers["etag"]
             value = {"n": spec["n"] + 1, "w": f"c{number}.{next(ids)}", "prev": spec["w"]}
             write = history.invoke("update", COUNTER, version=etag.strip('"'), value=value)
             put = functools.partial(
@@ -136,7 +142,7 @@ def if_match_increments_lose_nothing(planes: list[ControlPlane]) -> None:
 
     run_threads(increment, clients(planes, per_plane=3))
     counts = history.counts()
-    final = planes[1].api.get(COUNTER).json()["spec"]["n"]
+    final = value_of(planes[1].api.get(COUNTER).json()["spec"])["n"]
     unknown = counts.get("update unknown", 0)
     assert counts["update ok"] == 6 * increments
     assert counts["update ok"] <= final <= counts["update ok"] + unknown, (

@@ -25,7 +25,7 @@ WRITABLE = [c for c in CASES if c.type in {t.name for t in resources.REGISTRY if
 @pytest.mark.parametrize("case", WRITABLE, ids=[c.id for c in WRITABLE])
 def test_case_over_http(client: TestClient, case: Case) -> None:
     rtype = resources.get(case.type)
-    name = f"c-{abs(hash(case.id)) % 10**8}"
+    name = case.resource_name or f"c-{abs(hash(case.id)) % 10**8}"
     path = path_of(rtype, name)
     answer = client.put(path, content=json.dumps(body_of(rtype, name, case.spec, case.labels)), headers=JSON)
     if case.kind == "valid":
@@ -36,7 +36,7 @@ def test_case_over_http(client: TestClient, case: Case) -> None:
         assert client.delete(path).status_code == 200
         return
     if case.kind == "invalid":
-        expected = std_error(400, "Could not process a resource", "Resource is not valid", *case.expected)
+        expected = std_error(400, case.title, "Resource is not valid", *case.expected)
     else:
         detail = f"invalid {case.type} object: {json.dumps(case.expected, ensure_ascii=False)}"
         expected = std_error(400, "Bad Request", detail)

@@ -9,7 +9,10 @@ Each file names its ``type`` (or holds a list of such documents) and lists:
 - ``bad_request``: ``name``, ``spec`` and ``reason``, Go's decoding error (Kuma answers 400 ``Bad
   Request``, ``invalid <Type> object: "<reason>"``).
 
-Optional per case: ``labels`` and ``name`` of the resource (for validators that read the meta).
+Optional per case: ``labels`` (for validators that read the meta), and, for the rules Kuma checks on the
+resource's name at create (Mesh, Zone, destinations: RFC 1035), ``resource_name`` and the answer's
+``title`` (``Failed to create a resource``); such cases run over HTTP only, since a definition never
+sees the name.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class Case:
     spec: dict[str, Any]
     expected: Any  # the stored document, the violations, or the decoding reason
     labels: dict[str, str]
+    resource_name: str | None = None
+    title: str = "Could not process a resource"
 
     @property
     def id(self) -> str:
@@ -50,7 +55,8 @@ def _cases(document: dict[str, Any]) -> list[Case]:
             if kind == "invalid":
                 expected = [tuple(v) for v in expected]
             labels = item.get("labels") or {}
-            cases.append(Case(document["type"], kind, item["name"], item["spec"], expected, labels))
+            named = {k: item[k] for k in ("resource_name", "title") if k in item}
+            cases.append(Case(document["type"], kind, item["name"], item["spec"], expected, labels, **named))
     return cases
 
 

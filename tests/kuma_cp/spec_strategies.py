@@ -21,8 +21,16 @@ from kuma_cp.specs.schema import openapi
 __all__ = ["specs_of", "typed_paths", "wrong_value"]
 
 _DURATIONS = st.sampled_from(["0", "1s", "250ms", "5m", "1h", "90s", "1m30s"])
-# Another JSON type (jsonpb reads "7" as a number, so numbers get a bool)
-_WRONG = {"string": 7, "integer": True, "number": True, "boolean": "yes", "array": "x", "object": ["x"]}
+# Another JSON type, wrong for kube-openapi and for jsonpb alike (jsonpb reads "7" as a number and 7 as
+# an enum's number, so strings get a bool and numbers a word)
+_WRONG = {
+    "string": True,
+    "integer": "seven",
+    "number": "seven",
+    "boolean": "yes",
+    "array": "x",
+    "object": ["x"],
+}
 # What a client would type; NUL is refused by every backend's key and label rules, tested elsewhere
 _TEXT = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 _KEYS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)

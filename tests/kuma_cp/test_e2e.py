@@ -106,7 +106,8 @@ def test_etag_and_if_match_stop_lost_updates(cp: ControlPlane) -> None:
     cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP)
     etag = cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").headers["etag"]
     assert cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", MTP, **{"If-Match": etag}).status_code == 200
-    stale = cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", {**MTP, "spec": {}}, **{"If-Match": etag})
+    other = {**MTP, "spec": {**MTP["spec"], "targetRef": {"kind": "Dataplane"}}}  # valid, and different
+    stale = cp.put("/meshes/demo/meshtrafficpermissions/mtp-1", other, **{"If-Match": etag})
     assert stale.status_code == 412
     assert cp.api.get("/meshes/demo/meshtrafficpermissions/mtp-1").json()["spec"] == MTP["spec"]
 

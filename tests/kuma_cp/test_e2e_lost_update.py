@@ -97,7 +97,7 @@ def send(history: History, op: Operation, request: Callable[[], httpx.Response])
         history.failed(op, Unavailable(str(exc)))
         return None
     if response.status_code in (200, 201):
-        spec = response.json().get("spec") if op.kind == "get" else op.value_in
+        spec = value_of(response.json()["spec"]) if op.kind == "get" else op.value_in
         history.ok(op, version=response.headers["etag"].strip('"'), value=spec)
         return response
     if response.status_code in (404, 409, 412):

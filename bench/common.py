@@ -24,7 +24,11 @@ Op = Callable[[int], object]
 
 
 def dataplane_spec(index: int = 0) -> dict[str, Any]:
-    """A realistic Kuma Dataplane spec, about 1.2 KB of JSON, plus a ``counter`` the CAS runs bump."""
+    """A realistic Kuma 3.0 Dataplane spec, about 1.2 KB of JSON, plus a ``counter`` the CAS runs bump.
+
+    Valid as Kuma 3.0 stores it (no inbound tags, outbounds by backendRef), so that the HTTP sections
+    store what they send.
+    """
     return {
         "networking": {
             "address": f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}",
@@ -33,20 +37,27 @@ def dataplane_spec(index: int = 0) -> dict[str, Any]:
                 {
                     "port": 8080 + i,
                     "servicePort": 80 + i,
-                    "tags": {
-                        "kuma.io/service": f"backend-{i}_kuma-demo_svc_80",
-                        "kuma.io/protocol": "http",
-                        "kuma.io/zone": "zone-1",
-                        "version": "v1",
-                    },
+                    "serviceAddress": "127.0.0.1",
+                    "name": f"backend-{i}-http",
+                    "protocol": "http",
                     "health": {"ready": True},
                 }
                 for i in range(4)
             ],
-            "outbound": [{"port": 10000 + i, "tags": {"kuma.io/service": f"redis-{i}"}} for i in range(4)],
+            "outbound": [
+                {
+                    "port": 10000 + i,
+                    "backendRef": {
+                        "kind": "MeshService",
+                        "name": f"redis-{i}",
+                        "port": 6379,
+                        "labels": {"kuma.io/zone": "zone-1", "k8s.kuma.io/namespace": "kuma-demo"},
+                    },
+                }
+                for i in range(4)
+            ],
             "transparentProxying": {"redirectPortInbound": 15006, "redirectPortOutbound": 15001},
         },
-        "metrics": {"type": "prometheus", "conf": {"port": 5670, "path": "/metrics"}},
         "counter": 0,
     }
 

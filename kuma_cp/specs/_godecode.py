@@ -27,15 +27,16 @@ from attrs import frozen
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    GetCoreSchemaHandler,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_core import CoreSchema, ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from kuma_cp.specs._policy_kit import _GoUint32
-from kuma_cp.specs.base import DECODE_ERROR, Spec
+from kuma_cp.specs.base import DECODE_ERROR, GO_RANGE_SEEN, Spec, range_watch
 
 __all__ = [
     "ENUM_ERROR",
@@ -67,6 +68,9 @@ class GoNumber:
     high: int
     own_decoder: bool = False
 
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return range_watch(self.low, self.high, handler(source))
+
 
 _UINT32 = GoNumber("uint32", 0, (1 << 32) - 1)
 GO_INT32 = GoNumber("int32", -(1 << 31), (1 << 31) - 1, own_decoder=True)  # intstr.IntOrString
@@ -96,6 +100,30 @@ def _marks(annotation: Any, metadata: list[Any]) -> list[GoNumber]:
     return marks
 
 
+_PLANS: dict[type[BaseModel], list[tuple[str, str, list[GoNumber], bool]]] = {}
+
+
+def _nested(annotation: Any) -> bool:
+    # whether a value of *annotation* may hold a model (so the walk must go into it)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_nested(arg) for arg in get_args(annotation) if not isinstance(arg, (str, int)))
+
+
+def _plan(model: type[BaseModel]) -> list[tuple[str, str, list[GoNumber], bool]]:
+    # (attribute, JSON name, marks, nested) of the fields to look at, in Go's decoding order; once a class
+    plan = _PLANS.get(model)
+    if plan is None:
+        fields, plan = model.model_fields, []
+        for name in sorted(fields, key=lambda n: fields[n].alias or n):
+            marks = _marks(fields[name].annotation, fields[name].metadata)
+            nested = _nested(fields[name].annotation)
+            if marks or nested:
+                plan.append((name, fields[name].alias or name, marks, nested))
+        _PLANS[model] = plan
+    return plan
+
+
 def go_decode_error(model: BaseModel, root: str = "spec") -> str | None:
     """Go's error decoding *model*'s document, for the fields marked with a `GoNumber`; None if it decodes."""
     saved: list[str] = []
@@ -105,17 +133,18 @@ def go_decode_error(model: BaseModel, root: str = "spec") -> str | None:
             return next((found for item in node if (found := walk(item, path))), None)
         if not isinstance(node, BaseModel):
             return None
-        fields = type(node).model_fields
-        for name in sorted(fields, key=lambda n: fields[n].alias or n):
-            value, here = getattr(node, name), f"{path}.{fields[name].alias or name}"
-            marks = _marks(fields[name].annotation, fields[name].metadata)
+        for name, alias, marks, nested in _plan(type(node)):
+            value = getattr(node, name)
+            if value is None:
+                continue
+            here = f"{path}.{alias}"
             number = isinstance(value, int) and not isinstance(value, bool)
             if marks and number and not marks[0].low <= value <= marks[0].high:
                 error = _type_error(value, marks[0].go_type, type(node).__name__, here)
                 if marks[0].own_decoder:
                     return error
                 saved.append(error)
-            found = walk(value, here)
+            found = walk(value, here) if nested else None
             if found:
                 return found
         return None
@@ -131,6 +160,9 @@ class GoDecodedSpec(Spec):
 
     @model_validator(mode="after")
     def _go_decode(self) -> Any:
+        if not GO_RANGE_SEEN.get():  # no Go integer out of its range anywhere below: nothing to walk
+            return self
+        GO_RANGE_SEEN.set(False)
         error = go_decode_error(self)
         if error:
             raise PydanticCustomError(DECODE_ERROR, error)

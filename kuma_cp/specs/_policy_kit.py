@@ -19,14 +19,15 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import (
     BaseModel,
     Field,
+    GetCoreSchemaHandler,
     SerializerFunctionWrapHandler,
     WithJsonSchema,
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError
 
-from kuma_cp.specs.base import DECODE_ERROR, Spec
+from kuma_cp.specs.base import DECODE_ERROR, GO_RANGE_SEEN, Spec, range_watch
 
 __all__ = [
     "GoDecoded",
@@ -46,6 +47,9 @@ HeaderName = Annotated[str, Field(min_length=1, max_length=256, pattern=HEADER_N
 
 class _GoUint32:
     """The mark of a field Go declares ``uint32``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return range_watch(0, (1 << 32) - 1, handler(source))
 
 
 Uint32 = Annotated[int, _GoUint32(), WithJsonSchema({"type": "integer", "format": "int32", "minimum": 0})]
@@ -91,6 +95,9 @@ class GoDecoded(Spec):
 
     @model_validator(mode="after")
     def _go_decoding(self) -> GoDecoded:
+        if not GO_RANGE_SEEN.get():  # no uint32 out of range anywhere below: nothing to walk
+            return self
+        GO_RANGE_SEEN.set(False)
         reason = _first_negative_uint32(self, ("spec",))
         if reason:
             raise PydanticCustomError(DECODE_ERROR, reason)

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import types
 import typing
+from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, ValidationInfo, WithJsonSchema
 from pydantic import field_validator as _field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError, PydanticUndefined
+from pydantic_core import PydanticCustomError, PydanticUndefined, core_schema
 
 __all__ = [
     "DECODE_ERROR",
@@ -39,6 +40,10 @@ __all__ = [
     "json_type",
     "parse_go_duration",
 ]
+
+GO_RANGE_SEEN: ContextVar[bool] = ContextVar("kuma_go_range_seen", default=False)
+"""Set while validating when a Go-typed integer field held a value its Go type cannot: only then do the
+roots that report Go's decoding errors walk their models (`range_watch`)."""
 
 NULL_ERROR = "kuma_null"  # pydantic error type: a null where the schema allows none
 DECODE_ERROR = "kuma_decode"  # pydantic error type: a value the OpenAPI schema allows but Go cannot decode
@@ -124,6 +129,17 @@ IntOrString = Annotated[
     Any, AfterValidator(_check_int_or_string), WithJsonSchema({"x-kubernetes-int-or-string": True})
 ]
 """Kubernetes' ``intstr.IntOrString``: an integer or a string."""
+
+
+def range_watch(low: int, high: int, schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """*schema*, noting in `GO_RANGE_SEEN` an integer outside ``[low, high]`` (a Go integer type's range)."""
+
+    def seen(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            GO_RANGE_SEEN.set(True)
+        return value
+
+    return core_schema.no_info_after_validator_function(seen, schema)
 
 
 def json_kind(value: Any) -> str:

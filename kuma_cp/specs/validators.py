@@ -86,15 +86,15 @@ def must_have_at_least_one(entity: str, *allowed: str) -> str:
 class Path:
     """Kuma's ``PathBuilder``: ``Path.rooted_at("spec").field("to").index(0)`` is ``spec.to[0]``."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_text",)
 
-    def __init__(self, parts: tuple[str, ...] = ()) -> None:
-        self._parts = parts
+    def __init__(self, text: str = "") -> None:
+        self._text = text  # the joined path: what Go's String() gives
 
     @classmethod
     def rooted_at(cls, name: str) -> Path:
         """A path starting at field *name*."""
-        return cls((name,))
+        return cls(name)
 
     @classmethod
     def root(cls) -> Path:
@@ -103,30 +103,30 @@ class Path:
 
     def field(self, name: str) -> Path:
         """The path of field *name* below this one."""
-        return Path((*self._parts, "." + name if self._parts else name))
+        return Path(f"{self._text}.{name}" if self._text else name)
 
     def index(self, index: int) -> Path:
         """The path of item *index* below this one."""
-        return Path((*self._parts, f"[{index}]"))
+        return Path(f"{self._text}[{index}]")
 
     def key(self, key: str) -> Path:
         """The path of map key *key* below this one (``["key"]``)."""
-        return Path((*self._parts, f"[{go_quote(key)}]"))
+        return Path(f"{self._text}[{go_quote(key)}]")
 
     def concat(self, other: Path) -> Path:
         """*other* appended below this path (Go's ``concat``)."""
-        if not other._parts:
+        if not other._text:
             return self
-        if not self._parts:
+        if not self._text:
             return other
-        first = other._parts[0]
-        return Path((*self._parts, first if first.startswith("[") else "." + first, *other._parts[1:]))
+        joiner = "" if other._text.startswith("[") else "."
+        return Path(self._text + joiner + other._text)
 
     def __str__(self) -> str:
-        return "".join(self._parts)
+        return self._text
 
     def __repr__(self) -> str:
-        return f"Path({str(self)!r})"
+        return f"Path({self._text!r})"
 
 
 class Errors:

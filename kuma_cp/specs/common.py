@@ -264,3 +264,16 @@ def validate_tls_version(version: TlsVersion) -> Errors:
     if version.min in order and version.max in order and order[version.min] > order[version.max]:
         errors.violation("min", "min version must be lower than max")
     return errors
+
+
+def validate_top_and_default(target_ref: TopLevelTargetRef | None, default: Errors) -> Errors:
+    """The validator of a policy with one ``default`` (MeshMetric, MeshTrace, MeshPassthrough).
+
+    Its top-level ``targetRef`` (Mesh or Dataplane), then *default*'s violations under ``spec.default``.
+    """
+    errors = Errors()
+    path = Path.rooted_at("spec")
+    if target_ref is not None:
+        errors.add_at(path.field("targetRef"), validate_target_ref(target_ref, ("Mesh", "Dataplane")))
+    errors.add_at(path.field("default"), default)
+    return errors

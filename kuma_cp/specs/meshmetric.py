@@ -6,7 +6,12 @@ from typing import Literal
 
 from kuma_cp.specs._policy_kit import GoDecoded, Uint32
 from kuma_cp.specs.base import Duration, Spec
-from kuma_cp.specs.common import BackendResourceRef, ConditionsStatus, TopLevelTargetRef, validate_target_ref
+from kuma_cp.specs.common import (
+    BackendResourceRef,
+    ConditionsStatus,
+    TopLevelTargetRef,
+    validate_top_and_default,
+)
 from kuma_cp.specs.definition import Definition, Meta
 from kuma_cp.specs.golib import go_regexp_compiles
 from kuma_cp.specs.validators import MUST_BE_DEFINED, Errors, Path, backend_resource_ref, port
@@ -151,12 +156,7 @@ def _validate_default(conf: Conf) -> Errors:
 
 def validate(spec: MeshMetricSpec, meta: Meta) -> Errors:
     """Kuma's ``MeshMetricResource.validate``."""
-    errors = Errors()
-    path = Path.rooted_at("spec")
-    if spec.target_ref is not None:
-        errors.add_at(path.field("targetRef"), validate_target_ref(spec.target_ref, ("Mesh", "Dataplane")))
-    errors.add_at(path.field("default"), _validate_default(spec.default))
-    return errors
+    return validate_top_and_default(spec.target_ref, _validate_default(spec.default))
 
 
 DEFINITION: Definition[MeshMetricSpec] = Definition(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from kuma_cp.specs._policy_kit import GoDecoded, Uint32
 from kuma_cp.specs.base import Spec
-from kuma_cp.specs.common import TopLevelTargetRef, validate_target_ref
+from kuma_cp.specs.common import TopLevelTargetRef, validate_top_and_default
 from kuma_cp.specs.definition import Definition, Meta
 from kuma_cp.specs.golib import is_cidr, is_dns_name, is_ip
 from kuma_cp.specs.validators import Errors, Path, field_must_be_one_of
@@ -102,12 +102,7 @@ def _validate_default(conf: Conf) -> Errors:
 
 def validate(spec: MeshPassthroughSpec, meta: Meta) -> Errors:
     """Kuma's ``MeshPassthroughResource.validate``."""
-    errors = Errors()
-    path = Path.rooted_at("spec")
-    if spec.target_ref is not None:
-        errors.add_at(path.field("targetRef"), validate_target_ref(spec.target_ref, ("Mesh", "Dataplane")))
-    errors.add_at(path.field("default"), _validate_default(spec.default))
-    return errors
+    return validate_top_and_default(spec.target_ref, _validate_default(spec.default))
 
 
 DEFINITION: Definition[MeshPassthroughSpec] = Definition(

@@ -9,7 +9,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from kuma_cp.specs.base import IntOrString, Spec
-from kuma_cp.specs.common import BackendResourceRef, ConditionsStatus, TopLevelTargetRef, validate_target_ref
+from kuma_cp.specs.common import (
+    BackendResourceRef,
+    ConditionsStatus,
+    TopLevelTargetRef,
+    validate_top_and_default,
+)
 from kuma_cp.specs.definition import Definition, Meta
 from kuma_cp.specs.golib import is_url, parse_url
 from kuma_cp.specs.validators import (
@@ -204,12 +209,7 @@ def _validate_default(conf: Conf) -> Errors:
 
 def validate(spec: MeshTraceSpec, meta: Meta) -> Errors:
     """Kuma's ``MeshTraceResource.validate``."""
-    errors = Errors()
-    path = Path.rooted_at("spec")
-    if spec.target_ref is not None:
-        errors.add_at(path.field("targetRef"), validate_target_ref(spec.target_ref, ("Mesh", "Dataplane")))
-    errors.add_at(path.field("default"), _validate_default(spec.default))
-    return errors
+    return validate_top_and_default(spec.target_ref, _validate_default(spec.default))
 
 
 DEFINITION: Definition[MeshTraceSpec] = Definition(

@@ -1,6 +1,6 @@
 """Parsing a PUT body into meta and spec as Kuma's ``rest.JSON.Unmarshal`` does, with Kuma's errors.
 
-- Syntax errors are Go's (`kuma_cp.api.gojson`): 400 ``Bad Request``, detail
+- Syntax errors are Go's (`kuma_cp.gojson`): 400 ``Bad Request``, detail
   ``invalid <Type> object: "<Go's message>"``.
 - Legacy (protobuf) types: the meta fields are decoded as Go decodes ``ResourceMeta`` (its type errors:
   ``json: cannot unmarshal number into Go struct field ResourceMeta.name of type string``, also 400
@@ -27,8 +27,7 @@ from typing import Any
 from attrs import frozen
 
 import kv
-from kuma_cp import specs
-from kuma_cp.api import gojson
+from kuma_cp import gojson, specs
 from kuma_cp.api.errors import ApiError, validation_error
 from kuma_cp.api.rest import META_KEYS
 from kuma_cp.resources import ResourceType

@@ -36,6 +36,7 @@ from pydantic import model_validator as _model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from kuma_cp import gojson
 from kuma_cp.specs.base import DECODE_ERROR, ProtoSpec
 from kuma_cp.specs.validators import go_quote
 
@@ -106,8 +107,6 @@ def _integer(text: str, target: str, low: int, high: int) -> int | None:
     except ValueError:
         value = ValueError
     if value is ValueError or not token or token in ("NaN", "Infinity", "-Infinity"):
-        from kuma_cp.api import gojson  # Go's scanner words the error (imported late: api imports specs)
-
         raise jsonpb_error(gojson.syntax_error(token.encode()) or "unexpected end of JSON input")
     if value is None:
         return None  # a JSON null leaves the integer as it was

@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from kuma_cp import gojson
 from kuma_cp.specs._gotime import parse_rfc3339, timestamp_text
 from kuma_cp.specs._jsonpb import UInt32Value, jsonpb_error
 
@@ -35,7 +36,6 @@ _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 def _type_error(value: Any, go_type: str, literal: str | None = None) -> PydanticCustomError:
     # encoding/json's UnmarshalTypeError (a number into an integer type names its literal)
-    from kuma_cp.api import gojson  # here, not above: kuma_cp.api imports the specs
 
     kind = "number " + literal if literal is not None else gojson.go_kind(value)
     return jsonpb_error(f"json: cannot unmarshal {kind} into Go value of type {go_type}")
@@ -144,7 +144,6 @@ def _struct(value: Any) -> dict[str, Any] | None:
 
 def _quoted_uint64(text: str) -> int:
     # jsonpb strips a string's quotes and decodes what is left as JSON
-    from kuma_cp.api import gojson
 
     token = json.dumps(text, ensure_ascii=False)[1:-1].strip(" \t\r\n")
     syntax = gojson.syntax_error(token.encode())

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from starlette.exceptions import StarletteDeprecationWarning
 
 import kv
-from kuma_cp import resources
-from kuma_cp.api import IndexInfo, api_app, gojson
-from kuma_cp.api.gojson import syntax_error
+from kuma_cp import gojson, resources
+from kuma_cp.api import IndexInfo, api_app
+from kuma_cp.gojson import syntax_error
 from kuma_cp.manager import ResourceManager
 
 with warnings.catch_warnings():  # starlette warns that its TestClient prefers httpx2 (not installed)

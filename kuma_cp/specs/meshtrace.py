@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,10 +22,11 @@ from kuma_cp.specs.validators import (
     Errors,
     Path,
     backend_resource_ref,
+    decimal_of,
     must_have_only_one,
 )
 
-__all__ = ["DEFINITION", "MeshTraceSpec", "go_decimal"]
+__all__ = ["DEFINITION", "MeshTraceSpec"]
 
 
 class ZipkinBackend(Spec):
@@ -99,31 +98,9 @@ class MeshTraceSpec(Spec):
     default: Conf = Conf()  # a Go struct, always marshalled
 
 
-_SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
-
-
-def go_decimal(value: int | str) -> Decimal | None:
-    """Shopspring's ``decimal.NewFromString`` (an int as it is): None when Go refuses the string."""
-    if isinstance(value, int):
-        return Decimal(value)
-    text, exponent = value, 0
-    marker = min((i for i in (value.find("e"), value.find("E")) if i >= 0), default=-1)
-    if marker >= 0:
-        if not _SIGNED_DIGITS.fullmatch(value[marker + 1 :]):
-            return None
-        exponent, text = int(value[marker + 1 :]), value[:marker]
-        if not -(1 << 31) <= exponent < 1 << 31:
-            return None
-    digits = text.replace(".", "", 1)
-    if "." in digits or not _SIGNED_DIGITS.fullmatch(digits):
-        return None
-    decimals = len(text) - text.index(".") - 1 if "." in text else 0
-    return Decimal(digits).scaleb(exponent - decimals)
-
-
 def _validate_sampling(value: Any) -> Errors:
     errors = Errors()
-    number = go_decimal(value)
+    number = decimal_of(value)
     if number is None:
         errors.violation("", "string is not a number")
     elif not 0 <= number <= 100:

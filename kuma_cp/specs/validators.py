@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from kuma_cp.specs.base import parse_go_duration
@@ -76,11 +76,6 @@ def must_have_only_one(entity: str, *allowed: str) -> str:
 def must_have_exactly_one_of(entity: str, *allowed: str) -> str:
     """Kuma's ``MustHaveExactlyOneOf``."""
     return f"{entity} must have exactly one defined: {', '.join(allowed)}"
-
-
-def must_have_at_least_one(entity: str, *allowed: str) -> str:
-    """Kuma's ``MustHaveAtLeastOne``."""
-    return f"{entity} must have at least one defined: {', '.join(allowed)}"
 
 
 class Path:
@@ -230,15 +225,29 @@ def int_percentage_or_nil(path: Path, value: int | None) -> Errors:
     return errors
 
 
+_SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
+
+
 def decimal_of(value: int | str) -> Decimal | None:
-    """Kuma's ``NewDecimalFromIntOrString``: None when a string is not a number."""
+    """Kuma's ``NewDecimalFromIntOrString`` (shopspring's ``NewFromString``): None when Go refuses it.
+
+    ASCII digits only, one point, an optional exponent: no spaces, underscores, ``inf`` or ``nan``.
+    """
     if isinstance(value, int):
         return Decimal(value)
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
+    text, exponent = value, 0
+    marker = min((i for i in (value.find("e"), value.find("E")) if i >= 0), default=-1)
+    if marker >= 0:
+        if not _SIGNED_DIGITS.fullmatch(value[marker + 1 :]):
+            return None
+        exponent, text = int(value[marker + 1 :]), value[:marker]
+        if not -(1 << 31) <= exponent < 1 << 31:
+            return None
+    digits = text.replace(".", "", 1)
+    if "." in digits or not _SIGNED_DIGITS.fullmatch(digits):
         return None
-    return number if number.is_finite() else None
+    decimals = len(text) - text.index(".") - 1 if "." in text else 0
+    return Decimal(digits).scaleb(exponent - decimals)
 
 
 def percentage(path: Path, value: Any, *, allow_zero: bool) -> Errors:

@@ -78,19 +78,9 @@ def jsonpb_error(reason: str) -> PydanticCustomError:
     return PydanticCustomError(DECODE_ERROR, "{reason}", {"reason": reason})
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _type_error(value: Any, target: str, literal: str | None = None) -> PydanticCustomError:
     # encoding/json's UnmarshalTypeError: numbers into integers carry their literal
-    kind = f"number {literal}" if literal is not None else _kind(value)
+    kind = f"number {literal}" if literal is not None else gojson.go_kind(value)
     return jsonpb_error(f"json: cannot unmarshal {kind} into Go value of type {target}")
 
 

@@ -13,12 +13,21 @@ from datetime import timedelta
 
 from attrs import frozen
 
+from kuma_cp.k8sconfig import RuntimeConfig, validate_kubernetes_runtime
 from kuma_cp.loader import ConfigError, section, setting
 from kuma_cp.loader import load as _load
 from kuma_cp.pgconfig import PostgresStoreConfig, validate_postgres
 from kuma_cp.security.config import AccessConfig, AuthnConfig
 
-__all__ = ["STORE_TYPES", "Config", "ConfigError", "PostgresStoreConfig", "StoreConfig", "load"]
+__all__ = [
+    "STORE_TYPES",
+    "Config",
+    "ConfigError",
+    "PostgresStoreConfig",
+    "RuntimeConfig",
+    "StoreConfig",
+    "load",
+]
 
 STORE_TYPES = ("postgres", "kubernetes", "memory")
 AUTHN_TYPES = ("tokens",)
@@ -171,6 +180,7 @@ class Config:
     """The whole kuma-cp configuration."""
 
     store: StoreConfig = section("store", StoreConfig)
+    runtime: RuntimeConfig = section("runtime", RuntimeConfig)
     api_server: ApiServerConfig = section("apiServer", ApiServerConfig)
     diagnostics: DiagnosticsConfig = section("diagnostics", DiagnosticsConfig)
     defaults: DefaultsConfig = section("defaults", DefaultsConfig)
@@ -201,7 +211,13 @@ def _validate_store(store: StoreConfig) -> list[str]:
 
 def validate(config: Config) -> Config:
     """Return *config* if usable, else raise `ConfigError` with Kuma's message chain."""
-    problems = [f"Store validation failed: {p}" for p in _validate_store(config.store)]
+    problems = []
+    if config.store.type == "kubernetes":  # Kuma validates runtime.kubernetes only where it is used
+        problems += [
+            f"Runtime validation failed: Kubernetes validation failed: {p}"
+            for p in validate_kubernetes_runtime(config.runtime.kubernetes)
+        ]
+    problems += [f"Store validation failed: {p}" for p in _validate_store(config.store)]
     https = config.api_server.https
     if https.tls_min_version not in ("TLSv1_2", "TLSv1_3"):
         problems.append(

@@ -108,6 +108,100 @@ def test_redacted_config_is_yaml_shaped() -> None:
     assert shown["store"]["upsert"]["conflictRetryBaseBackoff"] == "200ms"
 
 
+# --- runtime.kubernetes -----------------------------------------------------------------------------------
+
+K8S = {"KUMA_STORE_TYPE": "kubernetes"}
+K8S_CHAIN = "configuration validation failed: Runtime validation failed: Kubernetes validation failed: "
+
+
+def test_kubernetes_runtime_defaults_are_kumas() -> None:
+    k8s = load(environ={}).runtime.kubernetes
+    election = k8s.leader_election
+    assert (election.lease_duration, election.renew_deadline) == (
+        timedelta(seconds=15),
+        timedelta(seconds=10),
+    )
+    assert (k8s.client_config.qps, k8s.client_config.burst_qps) == (100, 100)
+    assert k8s.skip_mesh_owner_reference is False
+
+
+def test_kubernetes_runtime_yaml_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "kuma-cp.yaml"
+    path.write_text(  # the keys of Kuma's own loader test (pkg/config/loader_test.go)
+        "runtime:\n  kubernetes:\n    clientConfig:\n      qps: 50\n      burstQps: 60\n"
+        "    leaderElection:\n      leaseDuration: 199s\n      renewDeadline: 99s\n"
+        "    skipMeshOwnerReference: true\n"
+    )
+    k8s = load(config_file=str(path), environ=K8S).runtime.kubernetes
+    assert (k8s.client_config.qps, k8s.client_config.burst_qps) == (50, 60)
+    assert k8s.leader_election.lease_duration == timedelta(seconds=199)
+    assert k8s.leader_election.renew_deadline == timedelta(seconds=99)
+    assert k8s.skip_mesh_owner_reference is True
+    env = K8S | {
+        "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_LEASE_DURATION": "1m",
+        "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "30s",
+        "KUMA_RUNTIME_KUBERNETES_CLIENT_CONFIG_QPS": "0",
+        "KUMA_RUNTIME_KUBERNETES_CLIENT_CONFIG_BURST_QPS": "0",
+        "KUMA_RUNTIME_KUBERNETES_SKIP_MESH_OWNER_REFERENCE": "false",
+    }
+    k8s = load(config_file=str(path), environ=env).runtime.kubernetes
+    assert (k8s.leader_election.lease_duration, k8s.leader_election.renew_deadline) == (
+        timedelta(minutes=1),
+        timedelta(seconds=30),
+    )
+    assert (k8s.client_config.qps, k8s.client_config.burst_qps, k8s.skip_mesh_owner_reference) == (
+        0,
+        0,
+        False,
+    )
+    assert redacted(load(environ=env))["runtime"]["kubernetes"]["leaderElection"]["leaseDuration"] == "1m0s"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_LEASE_DURATION": "10s"},
+            ".LeaderElection is not valid: leaseDuration must be greater than renewDeadline",
+        ),
+        (
+            {"KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_LEASE_DURATION": "0"},
+            ".LeaderElection is not valid: leaseDuration must be greater than renewDeadline",
+        ),
+        (
+            {"KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "2400ms"},
+            ".LeaderElection is not valid: "
+            "renewDeadline must be greater than retryPeriod*JitterFactor (2.4s)",
+        ),
+        (
+            {"KUMA_RUNTIME_KUBERNETES_CLIENT_CONFIG_QPS": "-1"},
+            ".ClientConfig is not valid: .Qps cannot be negative",
+        ),
+        (
+            {"KUMA_RUNTIME_KUBERNETES_CLIENT_CONFIG_BURST_QPS": "-5"},
+            ".ClientConfig is not valid: .BurstQps cannot be negative",
+        ),
+    ],
+)
+def test_kubernetes_runtime_validation(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(environ=K8S | env)
+    assert str(caught.value) == K8S_CHAIN + message
+
+
+def test_kubernetes_runtime_is_validated_only_for_the_kubernetes_store() -> None:
+    env = {
+        "KUMA_RUNTIME_KUBERNETES_CLIENT_CONFIG_QPS": "-1",
+        "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "1s",
+    }
+    assert load(environ=env).runtime.kubernetes.client_config.qps == -1
+    renew = {"KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "2401ms"}
+    election = load(environ=K8S | renew).runtime.kubernetes.leader_election
+    assert election.renew_deadline == timedelta(milliseconds=2401)
+    with pytest.raises(ConfigError, match="Runtime validation failed"):
+        load(environ=K8S | env)
+
+
 # --- store.postgres ---------------------------------------------------------------------------------------
 
 PASSWORD = "p@ss:w/o'rd\\%"

@@ -91,7 +91,9 @@ KUMA_NAMES = {
 
 def environ(variable: Variable, value: str) -> dict[str, str]:
     """*value* for *variable*, with the store the variable configures (so that it is validated)."""
-    store = "kubernetes" if variable.path.startswith("store.kubernetes") else "postgres"
+    store = (
+        "kubernetes" if variable.path.startswith(("store.kubernetes", "runtime.kubernetes")) else "postgres"
+    )
     return {"KUMA_STORE_TYPE": store, "KUMA_STORE_POSTGRES_PASSWORD": PASSWORD, variable.env: value}
 
 
@@ -191,6 +193,10 @@ CLI_SAMPLE = {
     "negative count": (
         {"KUMA_STORE_TYPE": "postgres", "KUMA_STORE_POSTGRES_MAX_OPEN_CONNECTIONS": "-1"},
         "MaxOpenConnections cannot be negative",
+    ),
+    "leader election timings": (
+        {"KUMA_STORE_TYPE": "kubernetes", "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "20s"},
+        "leaseDuration must be greater than renewDeadline",
     ),
     "unknown authn": (
         {"KUMA_API_SERVER_AUTHN_TYPE": "ldap"},

@@ -138,6 +138,7 @@ def _kubernetes(types: Types) -> StoreFactory:
                     )
                 else:
                     custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
+        driver.refresh()  # deleted behind the driver's back: its cache learns of it now
         return kv.Store(driver, catalog=types.catalog())
 
     return kubernetes

@@ -8,7 +8,6 @@ goroutines, unordered). State is lost when the process exits.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -16,37 +15,14 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kv.driver import Listener, Query, Row, page
+from kv.driver import Listener, Query, Row
 from kv.errors import AlreadyExists, Conflict, NotFound
+from kv.index import Table
 from kv.model import Key, Op, ResourceChanged
 
 __all__ = ["MemoryDriver"]
 
 log = logging.getLogger(__name__)
-
-
-class _Table:
-    """The records of one type: by (mesh, name), plus the same keys kept sorted for listing."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], Row] = {}
-        self.order: list[tuple[str, str]] = []
-
-    def add(self, ident: tuple[str, str], row: Row) -> None:
-        self.rows[ident] = row
-        bisect.insort(self.order, ident)
-
-    def remove(self, ident: tuple[str, str]) -> None:
-        del self.rows[ident]
-        del self.order[bisect.bisect_left(self.order, ident)]
-
-    def sorted_idents(self, mesh: str | None) -> Sequence[tuple[str, str]]:
-        if mesh is None:
-            return self.order
-        # (mesh,) sorts before every (mesh, name); (mesh + "\0",) after all of them and before any
-        # longer mesh name, since names and meshes never contain NUL.
-        lo = bisect.bisect_left(self.order, (mesh,))
-        return self.order[lo : bisect.bisect_left(self.order, (mesh + "\0",), lo)]
 
 
 class MemoryDriver:
@@ -61,7 +37,7 @@ class MemoryDriver:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tables: dict[str, _Table] = {}
+        self._tables: dict[str, Table] = {}
         self._children: dict[Key, set[Key]] = {}
         self._revision = 0  # the last version handed out, under the lock
         self._listeners: list[Listener] = []
@@ -105,7 +81,7 @@ class MemoryDriver:
                 owner=row.owner,
                 version=str(self._revision),
             )
-            self._tables.setdefault(key.type, _Table()).add((key.mesh, key.name), stored)
+            self._tables.setdefault(key.type, Table()).put((key.mesh, key.name), stored)
             self._emit(Op.CREATE, key)
         return stored
 
@@ -171,16 +147,7 @@ class MemoryDriver:
             table = self._tables.get(query.type)
             if table is None:
                 return [], 0
-            if query.keys is not None:
-                idents: Sequence[tuple[str, str]] = sorted(query.keys & table.rows.keys())
-            else:
-                idents = table.sorted_idents(query.mesh)
-            if query.name_contains is None and query.keys is None and query.labels is None:
-                total = len(idents)  # nothing left to filter: slice before fetching rows
-                end = None if query.limit is None else query.offset + query.limit
-                return [table.rows[i] for i in idents[query.offset : end]], total
-            rows = [table.rows[i] for i in idents]
-        return page(rows, query)
+            return table.page(query)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:  # noqa: D102
         with self._lock:

@@ -522,6 +522,7 @@ def test_on_kubernetes_a_config_is_kumas_config_map() -> None:
             store.create(kv.Record(key=kv.Key("Config", "", "odd"), spec={"config": 1}))
         written_by_kuma = {"metadata": {"name": "kuma-control-plane-config"}, "data": {"config": "{}"}}
         driver._core.create_namespaced_config_map(SYSTEM, written_by_kuma)
+        driver.refresh()  # written behind the driver's back: its cache learns of it now
         try:
             got = store.get("Config", "", "kuma-control-plane-config")
             assert (got.spec, got.labels) == ({"config": "{}"}, {})

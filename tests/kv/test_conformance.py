@@ -17,9 +17,12 @@ def test_agrees_with_the_dict_model(store_factory: StoreFactory) -> None:
     testing.run_state_machine(store_factory)
 
 
-def test_concurrent_cas_loses_no_update(store_factory: StoreFactory) -> None:
-    report = testing.check_concurrent_cas(store_factory, threads=8, increments=200)
-    assert report.successes == 1600
+def test_concurrent_cas_loses_no_update(store_factory: StoreFactory, backend: str) -> None:
+    # 8 threads on one record lose ~6 races per win; on Kubernetes every lost race is an API call
+    # (~10 ms here), so it races 8 x 50 times there: the same proof, in CI's time.
+    increments = 50 if backend == "kubernetes" else 200
+    report = testing.check_concurrent_cas(store_factory, threads=8, increments=increments)
+    assert report.successes == 8 * increments
     assert report.conflicts > 0, "the threads never raced: the test proved nothing"
 
 

@@ -301,11 +301,13 @@ def k8s() -> Iterator[tuple[kv.Store, Callable[..., None]]]:
     def plant(name: str, **fields: Any) -> None:
         body = {"apiVersion": "/".join(where), "kind": "Widget", "metadata": {"name": name}, **fields}
         custom.create_namespaced_custom_object(*where, "m", kind.plural, body)
+        driver.refresh()  # written behind the driver's back: its cache learns of it now
 
     def clean() -> None:
         for obj in custom.list_cluster_custom_object(*where, kind.plural).get("items") or []:
             meta = obj["metadata"]
             custom.delete_namespaced_custom_object(*where, meta["namespace"], kind.plural, meta["name"])
+        driver.refresh()
 
     clean()
     with kv.Store(driver) as store:

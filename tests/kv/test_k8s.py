@@ -29,6 +29,7 @@ MTP_SPEC = {  # valid Kuma 3.0: rules, not from
 
 
 def _clean(driver: KubernetesDriver) -> None:
+    driver.refresh()
     for kind in driver._kinds.values():
         rows, _ = driver.list(kv.driver.Query(type=kind.type))
         for row in rows:
@@ -153,6 +154,7 @@ def test_objects_written_by_go_kuma_read_as_kuma_reads_them(
         "spec": {"targetRef": {"kind": "Mesh"}},
     }
     kuma_driver._call(kind, "create", "kuma-demo", body=body)
+    kuma_driver.refresh()  # written behind the driver's back: its cache learns of it now
     got = store.get("MeshTimeout", "default", "mt-1.kuma-demo")  # no kuma.io/mesh label reads as "default"
     assert (got.labels, got.spec, got.owner) == ({"team": "a"}, {"targetRef": {"kind": "Mesh"}}, None)
     assert got.creation_time == got.modification_time

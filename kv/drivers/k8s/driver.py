@@ -1,32 +1,50 @@
 """The Kubernetes driver: kv records as custom objects (or native Secrets and ConfigMaps), official client.
 
+Reads come from a watch cache, as Kuma's store reads through controller-runtime's informers: one
+LIST+WATCH per kind (Secrets and ConfigMaps only in the system namespace), started on the kind's first
+use (`kv.drivers.k8s.informer`, `kv.drivers.k8s.cache`). Writes go to the API server, and what each
+write returns is applied to the cache before it returns, so this process reads its own writes at once;
+``get(consistent=True)`` asks the API server. Other processes' writes appear when their watch events
+arrive (milliseconds on a healthy cluster).
+
 Versions are ``metadata.resourceVersion``. An update replaces the object with the version it was given as
 the precondition, so the API server refuses a stale one (409 → `Conflict`); a delete at a version uses a
-delete precondition. No garbage collector runs beside a bare API server, so the driver deletes what a
-record owns itself, recursively, before `delete` returns: dependents carry their owner's uid as a label.
-How a record becomes an object is `kv.drivers.k8s.mapping`.
+delete precondition. Dependents carry their owner's uid in a label and, unless their owner's type is in
+*skip_owner_references*, an ownerReference, which a cluster's garbage collector follows. Because a bare
+API server runs no garbage collector, the driver also deletes what a record owns itself, recursively,
+found in the caches' owner index (no LIST per delete). How a record becomes an object is
+`kv.drivers.k8s.mapping`.
 """
 
 from __future__ import annotations
 
-import builtins
+import copy
+import functools
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kubernetes import client, config
+from kubernetes import client
 
-from kv.driver import Listener, Query, Row, page
+from kv.driver import Listener, Query, Row
+from kv.drivers.k8s import connect
+from kv.drivers.k8s.cache import Entry, KindCache
 from kv.drivers.k8s.errors import translate_errors
+from kv.drivers.k8s.informer import Informer, Merger
 from kv.drivers.k8s.kinds import NATIVE_KINDS, Kind
-from kv.drivers.k8s.mapping import MESH_LABEL, OWNER_UID, Mapper
-from kv.drivers.k8s.watch import Watcher
-from kv.errors import AlreadyExists, Conflict, Invalid, NotFound, quote
+from kv.drivers.k8s.lease import Lease
+from kv.drivers.k8s.limits import RateLimiter, check_size
+from kv.drivers.k8s.mapping import Mapper
+from kv.errors import AlreadyExists, Conflict, Invalid, KVError, NotFound, quote
+from kv.events import Subscription
 from kv.model import Key, ResourceChanged
 
 __all__ = ["KubernetesDriver"]
+
+log = logging.getLogger(__name__)
 
 
 class KubernetesDriver:
@@ -42,6 +60,9 @@ class KubernetesDriver:
         system_namespace: str = "kuma-system",
         annotation_labels: Iterable[str] = (),
         timeout: tuple[float, float] = (5.0, 30.0),
+        qps: float = 100.0,
+        burst: int = 100,
+        skip_owner_references: Iterable[str] = (),
     ) -> None:
         # The client's own annotations are partial: it is used through Any, behind this module's boundary.
         self._api: Any = api
@@ -52,10 +73,33 @@ class KubernetesDriver:
         self._annotation_labels = frozenset(annotation_labels)
         self._mapper = Mapper(system_namespace, self._annotation_labels)
         self._timeout = timeout
+        self._limiter = RateLimiter(qps, burst)
+        self._skip_references = frozenset(skip_owner_references)
         self._namespaces: set[str] = set()
         self._lock = threading.Lock()
-        self._watcher: Watcher | None = None
         self._listeners: list[Listener] = []
+        self._stopping = threading.Event()
+        self._merger: Merger | None = None
+        # Watches hold their connections for minutes: a pool of their own, one connection per kind.
+        watching = copy.deepcopy(api.configuration)
+        watching.connection_pool_maxsize = len(self._kinds) + 2
+        self._watch_api: Any = client.ApiClient(watching)
+        watch_custom, watch_core = client.CustomObjectsApi(self._watch_api), client.CoreV1Api(self._watch_api)
+        self._informers = {
+            kind.type: Informer(
+                kind.type,
+                self._lister(kind, watch_custom, watch_core),
+                plain=self._watch_api.sanitize_for_serialization,
+                to_entry=functools.partial(self._mapper.entry, kind),
+                cache=KindCache(),
+                emit=self._emit,
+                gap=self._gap,
+                before_call=self._limiter.acquire,
+                timeout=timeout,
+                stopping=self._stopping,
+            )
+            for kind in self._kinds.values()
+        }
 
     @classmethod
     def from_url(
@@ -67,16 +111,19 @@ class KubernetesDriver:
         **options: Any,
     ) -> KubernetesDriver:
         """In-cluster config inside a pod, else *kubeconfig* / ``KUBECONFIG`` / ``~/.kube/config``."""
-        with translate_errors():
-            configuration = client.Configuration()
-            loader: Any = config
-            try:
-                loader.load_incluster_config(client_configuration=configuration)
-            except loader.ConfigException:
-                loader.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-        return cls(client.ApiClient(configuration), kinds, **options)
+        return cls(client.ApiClient(connect.configure(kubeconfig)), kinds, **options)
 
-    # --- mapping ---------------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise a kv error saying what is missing: the server, a CRD or the system namespace."""
+        connect.preflight(self._api, self._kinds.values(), self._system_namespace, self._limiter.acquire)
+
+    def lease(self, name: str) -> Lease:
+        """The Lease *name* in the system namespace, for leader election."""
+        return Lease(
+            self._api, self._system_namespace, name, timeout=self._timeout, before_call=self._limiter.acquire
+        )
+
+    # --- raw calls ---------------------------------------------------------------------------------
 
     def _kind(self, type_name: str) -> Kind:
         kind = self._kinds.get(type_name)
@@ -84,83 +131,116 @@ class KubernetesDriver:
             raise Invalid(f"type {quote(type_name)} has no Kubernetes kind registered with this store")
         return kind
 
-    # --- raw calls ---------------------------------------------------------------------------------
+    def _lister(self, kind: Kind, custom: Any, core: Any) -> Callable[..., Any]:
+        """Lists (with ``watch=True``: watches) the objects of *kind*; native ones in the system namespace."""
+        if not kind.native:
 
-    def _native_list(self, kind: Kind) -> Callable[..., Any]:
-        """Lists the system namespace's native objects of *kind* (Secrets of its type only)."""
-        noun = "secret" if kind.scope == "secret" else "config_map"
-        selector = {"field_selector": f"type={kind.secret_type}"} if kind.scope == "secret" else {}
-        lister = getattr(self._core, f"list_namespaced_{noun}")
+            def list_objects(**kw: Any) -> Any:
+                return custom.list_cluster_custom_object(kind.group, kind.version, kind.plural, **kw)
 
-        def native_list(**kw: Any) -> Any:
-            return lister(self._system_namespace, **selector, **kw)
+            return list_objects
+        if kind.scope == "secret":  # only Kuma's Secrets, by their type
+            secrets = core.list_namespaced_secret
 
-        return native_list
+            def list_secrets(**kw: Any) -> Any:
+                return secrets(self._system_namespace, field_selector=f"type={kind.secret_type}", **kw)
 
-    def _call(self, kind: Kind, verb: str, namespace: str | None, **kw: Any) -> Any:
+            return list_secrets
+        config_maps = core.list_namespaced_config_map
+
+        def list_config_maps(**kw: Any) -> Any:
+            return config_maps(self._system_namespace, **kw)
+
+        return list_config_maps
+
+    def _call(self, kind: Kind, verb: str, namespace: str | None, key: Key | None = None, **kw: Any) -> Any:
+        """One request for an object of *kind*, its errors translated (for *key*), its answer plain JSON."""
+        self._limiter.acquire()
         kw["_request_timeout"] = self._timeout
-        if kind.native:
-            if verb == "list_all":
-                result = self._native_list(kind)(**kw)
-            else:
+        with translate_errors(key, conflict_when_missing=verb == "replace"):
+            if kind.native:
                 noun = "secret" if kind.scope == "secret" else "config_map"
                 core_verb = "read" if verb == "get" else verb  # CoreV1Api reads, CustomObjectsApi gets
-                result = getattr(self._core, f"{core_verb}_namespaced_{noun}")(namespace=namespace, **kw)
-            return self._api.sanitize_for_serialization(result)
-        common = (kind.group, kind.version)
-        if verb == "list_all":
-            return self._custom.list_cluster_custom_object(*common, kind.plural, **kw)
-        if namespace is None:
-            return getattr(self._custom, f"{verb}_cluster_custom_object")(*common, kind.plural, **kw)
-        return getattr(self._custom, f"{verb}_namespaced_custom_object")(
-            *common, namespace, kind.plural, **kw
-        )
+                found = getattr(self._core, f"{core_verb}_namespaced_{noun}")(namespace=namespace, **kw)
+                return self._api.sanitize_for_serialization(found)
+            common = (kind.group, kind.version)
+            if namespace is None:
+                return getattr(self._custom, f"{verb}_cluster_custom_object")(*common, kind.plural, **kw)
+            return getattr(self._custom, f"{verb}_namespaced_custom_object")(
+                *common, namespace, kind.plural, **kw
+            )
 
-    def _fetch(self, key: Key) -> tuple[Kind, dict[str, Any]]:
+    def _live(self, key: Key) -> Entry:
+        """The object holding *key*, from the API server (`NotFound` if none), also put in the cache."""
         kind = self._kind(key.type)
         namespace, name = self._mapper.locate(kind, key)
-        with translate_errors(key):
-            obj = self._call(kind, "get", namespace, name=name)
-        if self._mapper.row(kind, obj).key.mesh != key.mesh:
+        entry = self._mapper.entry(kind, self._call(kind, "get", namespace, key, name=name))
+        if entry.row.key.mesh != key.mesh:
             raise NotFound.of(key)  # the same object, asked for in another mesh
-        return kind, obj
+        informer = self._informers[kind.type]
+        if informer.cache.synced.is_set():
+            informer.cache.put(entry)
+        return entry
+
+    def _cache(self, kind: Kind) -> KindCache:
+        informer = self._informers[kind.type]
+        informer.sync()
+        return informer.cache
+
+    def _current(self, key: Key, expected: str | None = None) -> Entry:
+        """The object holding *key*: cached, unless missing or not at *expected* (then asked for)."""
+        entry = self._cache(self._kind(key.type)).get((key.mesh, key.name))
+        if entry is None or (expected is not None and entry.row.version != expected):
+            return self._live(key)
+        return entry
 
     def _ensure_namespace(self, namespace: str | None) -> None:
         if namespace is None or namespace in self._namespaces:
             return
         try:
+            self._limiter.acquire()
             with translate_errors(Key("Namespace", "", namespace)):
                 self._core.create_namespace({"metadata": {"name": namespace}}, _request_timeout=self._timeout)
         except AlreadyExists:
             pass
+        except KVError as exc:  # not allowed (Kuma's RBAC has no namespace creation): writing tells
+            log.debug("could not create namespace %s: %s", namespace, exc)
         self._namespaces.add(namespace)
+
+    def _stored(self, kind: Kind, obj: Mapping[str, Any]) -> Row:
+        """The record a write returned, put in the cache first (so this process reads its writes)."""
+        entry = self._mapper.entry(kind, obj)
+        if (cache := self._informers[kind.type].cache).synced.is_set():
+            cache.put(entry)
+        return entry.row
 
     # --- the Driver protocol -----------------------------------------------------------------------
 
     def create(self, row: Row) -> Row:  # noqa: D102 - the Driver protocol documents it
         kind = self._kind(row.key.type)
-        owner = None
+        owner_uid, references = None, []
         if row.owner is not None:
             try:
-                owner_kind, owner_obj = self._fetch(row.owner)
+                owner = self._current(row.owner)
             except NotFound:
                 try:  # AlreadyExists comes first, as on every backend
-                    self.get(row.key)
+                    self._current(row.key)
                 except NotFound:
                     raise NotFound.of(row.owner) from None
                 raise AlreadyExists.of(row.key) from None
-            native = owner_kind.native
-            owner = {
-                "apiVersion": "v1" if native else owner_kind.api_version,
-                "kind": NATIVE_KINDS[owner_kind.scope] if native else owner_kind.type,
-                "name": owner_obj["metadata"]["name"],
-                "uid": owner_obj["metadata"]["uid"],
-            }
-        body = self._mapper.body(kind, row, owner, None)
+            owner_kind, owner_uid = self._kind(row.owner.type), owner.uid
+            if row.owner.type not in self._skip_references:
+                native = owner_kind.native
+                kind_name = NATIVE_KINDS[owner_kind.scope] if native else owner_kind.type
+                api_version = "v1" if native else owner_kind.api_version
+                references = [
+                    {"apiVersion": api_version, "kind": kind_name, "name": owner.name, "uid": owner.uid}
+                ]
+        body = self._mapper.body(kind, row, owner_uid=owner_uid, references=references)
+        check_size(body, row.key)
         namespace = body["metadata"].get("namespace")
         self._ensure_namespace(namespace)
-        with translate_errors(row.key):
-            return self._mapper.row(kind, self._call(kind, "create", namespace, body=body))
+        return self._stored(kind, self._call(kind, "create", namespace, row.key, body=body))
 
     def update(  # noqa: D102
         self,
@@ -172,78 +252,86 @@ class KubernetesDriver:
         modification_time: datetime,
         expected: str,
     ) -> Row:
+        kind = self._kind(key.type)
         try:
-            kind, obj = self._fetch(key)
+            current = self._current(key, expected)
         except NotFound:
             raise Conflict.of(key) from None
-        current = self._mapper.row(kind, obj)
-        if current.version != expected:
+        if current.row.version != expected:
             raise Conflict.of(key)
         row = Row(
             key=key,
             spec=spec,
             status=status,
             labels=labels,
-            creation_time=current.creation_time,
+            creation_time=current.row.creation_time,
             modification_time=modification_time,
-            owner=current.owner,
+            owner=current.row.owner,
             version=expected,
         )
-        references = obj["metadata"].get("ownerReferences") or [None]
-        body = self._mapper.body(kind, row, references[0], expected)
-        with translate_errors(key, conflict_when_missing=True):
-            replaced = self._call(
-                kind, "replace", body["metadata"].get("namespace"), name=body["metadata"]["name"], body=body
-            )
-        return self._mapper.row(kind, replaced)
+        body = self._mapper.body(
+            kind, row, owner_uid=current.owner_uid, references=current.references, version=expected
+        )
+        check_size(body, key)
+        meta = body["metadata"]
+        return self._stored(
+            kind, self._call(kind, "replace", meta.get("namespace"), key, name=meta["name"], body=body)
+        )
 
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
-        kind, obj = self._fetch(key)
-        meta = obj["metadata"]
-        version = expected if expected is not None else meta["resourceVersion"]
-        options = {"preconditions": {"resourceVersion": version, "uid": meta["uid"]}}
-        with translate_errors(key):
-            self._call(kind, "delete", meta.get("namespace"), name=meta["name"], body=options)
-        doomed = [meta["uid"]]
-        while doomed:  # what it owns, recursively: no garbage collector runs beside a bare API server
-            uid = doomed.pop()
-            for dependent_kind in self._kinds.values():
-                with translate_errors():
-                    found = self._call(dependent_kind, "list_all", None, label_selector=f"{OWNER_UID}={uid}")
-                for child in found.get("items") or []:
-                    child_meta = child["metadata"]
+        entry = self._current(key, expected)
+        if expected is not None and entry.row.version != expected:
+            raise Conflict.of(key)
+        self._remove(self._kind(key.type), entry, expected)
+        self._cascade(entry.uid)
+
+    def _remove(self, kind: Kind, entry: Entry, version: str | None) -> None:
+        preconditions = {"uid": entry.uid} | ({"resourceVersion": version} if version is not None else {})
+        options = {"preconditions": preconditions}
+        self._call(kind, "delete", entry.namespace, entry.row.key, name=entry.name, body=options)
+        self._informers[kind.type].cache.delete(entry.namespace, entry.name, entry.uid, ours=True)
+
+    def _cascade(self, uid: str) -> None:
+        """Delete what the object with *uid* owns, recursively (no garbage collector may be running)."""
+        doomed = [uid]
+        while doomed:
+            owner = doomed.pop()
+            for informer in self._informers.values():
+                try:
+                    informer.sync()
+                except KVError as exc:  # the delete itself is done: say what could not be followed
+                    log.warning("could not look for dependents of %s among %s: %s", owner, informer.kind, exc)
+                    continue
+                for child in informer.cache.owned_by(owner):
                     try:
-                        with translate_errors(self._mapper.row(dependent_kind, child).key):
-                            self._call(
-                                dependent_kind, "delete", child_meta.get("namespace"), name=child_meta["name"]
-                            )
+                        self._remove(self._kind(informer.kind), child, None)
                     except NotFound:
                         continue
-                    doomed.append(child_meta["uid"])
+                    doomed.append(child.uid)
 
     def get(self, key: Key, *, consistent: bool = False) -> Row:  # noqa: D102
-        kind, obj = self._fetch(key)
-        return self._mapper.row(kind, obj)
+        if consistent:
+            return self._live(key).row
+        entry = self._cache(self._kind(key.type)).get((key.mesh, key.name))
+        if entry is None:
+            raise NotFound.of(key)
+        return entry.row
 
     def list(self, query: Query) -> tuple[Sequence[Row], int]:  # noqa: D102
-        kind = self._kind(query.type)
-        selector = []
-        if query.mesh is not None and kind.mesh_scoped and kind.layout == "kuma" and not kind.mesh_field:
-            selector.append(f"{MESH_LABEL}={query.mesh}")
-        for label, value in (query.labels or {}).items():
-            if label not in self._annotation_labels:
-                selector.append(f"{label}={value}")
-        with translate_errors():
-            found = self._call(kind, "list_all", None, label_selector=",".join(selector))
-        rows = [self._mapper.row(kind, obj) for obj in found.get("items") or []]
-        rows.sort(key=lambda r: (r.key.mesh, r.key.name))
-        return page(rows, query)
+        return self._cache(self._kind(query.type)).page(query)
+
+    def refresh(self) -> None:
+        """Bring every started cache up to date now, with a LIST per kind (for tests and tools)."""
+        for informer in self._informers.values():
+            if informer.cache.synced.is_set():
+                informer.refresh()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:  # noqa: D102
+        for informer in self._informers.values():  # every kind is watched from here on
+            informer.sync()
         with self._lock:
-            if self._watcher is None:
-                self._watcher = Watcher(self._watch_sources(), self._deliver)
-                self._watcher.start()
+            if self._merger is None:
+                self._merger = Merger(self._deliver, self._stopping)
             self._listeners = [*self._listeners, listener]
 
         def unsubscribe() -> None:
@@ -252,22 +340,15 @@ class KubernetesDriver:
 
         return unsubscribe
 
-    def _watch_sources(self) -> builtins.list[tuple[Callable[..., Any], Callable[[Any], Row]]]:
-        return [(self._lister(kind), self._reader(kind)) for kind in self._kinds.values()]
+    def _emit(self, revision: int, event: ResourceChanged) -> None:
+        if (merger := self._merger) is not None:
+            merger.add(revision, event)
 
-    def _lister(self, kind: Kind) -> Callable[..., Any]:
-        def list_objects(**kw: Any) -> Any:
-            return self._custom.list_cluster_custom_object(kind.group, kind.version, kind.plural, **kw)
-
-        return self._native_list(kind) if kind.native else list_objects
-
-    def _reader(self, kind: Kind) -> Callable[[Any], Row]:
-        def read(obj: Any) -> Row:  # watch events carry plain dicts (the listers have no return type)
-            return self._mapper.row(
-                kind, obj if isinstance(obj, Mapping) else self._api.sanitize_for_serialization(obj)
-            )
-
-        return read
+    def _gap(self) -> None:
+        """A re-list: tell subscriptions that events may have been lost meanwhile."""
+        for listener in self._listeners:
+            if isinstance(listener, Subscription):
+                listener.lost()
 
     def _deliver(self, event: ResourceChanged) -> None:
         for listener in self._listeners:
@@ -278,11 +359,14 @@ class KubernetesDriver:
         return nullcontext()
 
     def close(self) -> None:  # noqa: D102
+        self._stopping.set()
+        for informer in self._informers.values():
+            informer.stop()
+        if self._merger is not None:
+            self._merger.wake()
         with self._lock:
-            if self._watcher is not None:
-                self._watcher.stop()
-                self._watcher = None
             self._listeners = []
+        self._watch_api.close()
         self._api.close()
 
 

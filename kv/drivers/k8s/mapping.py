@@ -9,13 +9,14 @@ read as Kuma reads them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
 
 from kv.driver import Row
+from kv.drivers.k8s.cache import Entry
 from kv.drivers.k8s.kinds import ANNOTATION_PREFIX, NATIVE_KINDS, Kind
 from kv.errors import Invalid, quote
 from kv.model import Key
@@ -87,9 +88,19 @@ class Mapper:
         return namespace, name
 
     def body(
-        self, kind: Kind, row: Row, owner: Mapping[str, Any] | None, version: str | None
+        self,
+        kind: Kind,
+        row: Row,
+        *,
+        owner_uid: str | None = None,
+        references: Sequence[Mapping[str, Any]] = (),
+        version: str | None = None,
     ) -> dict[str, Any]:
-        """The object for *row*; *owner*: the owner's ownerReference (its ``uid`` also goes in a label)."""
+        """The object for *row*.
+
+        *owner_uid* goes in a label (kv's own cascade finds dependents by it), *references* become its
+        ownerReferences, *version* its resourceVersion (an update's precondition).
+        """
         namespace, name = self.locate(kind, row.key)
         labels = {k: v for k, v in row.labels.items() if k not in self.annotation_labels}
         annotations = {k: v for k, v in row.labels.items() if k in self.annotation_labels}
@@ -99,10 +110,12 @@ class Mapper:
             A_MTIME: row.modification_time.isoformat(),
         }
         body: dict[str, Any] = {"metadata": {"name": name, "labels": labels, "annotations": annotations}}
-        if row.owner is not None and owner is not None:
+        if row.owner is not None:
             annotations[A_OWNER] = json.dumps([row.owner.type, row.owner.mesh, row.owner.name])
-            labels[OWNER_UID] = owner["uid"]
-            body["metadata"]["ownerReferences"] = [dict(owner)]
+        if owner_uid is not None:
+            labels[OWNER_UID] = owner_uid
+        if references:
+            body["metadata"]["ownerReferences"] = [dict(r) for r in references]
         if namespace is not None:
             body["metadata"]["namespace"] = namespace
         if version is not None:
@@ -161,4 +174,21 @@ class Mapper:
             modification_time=_time(annotations.get(A_MTIME) or annotations.get(A_CTIME), created),
             owner=owner,
             version=str(meta.get("resourceVersion", "")),
+        )
+
+    def entry(self, kind: Kind, obj: Mapping[str, Any]) -> Entry:
+        """The watch cache's entry for an object of *kind*: its record, where it is, who owns it."""
+        meta = obj.get("metadata") or {}
+        references = tuple(r for r in meta.get("ownerReferences") or () if isinstance(r, Mapping))
+        owners = {str(r["uid"]) for r in references if r.get("uid")}
+        if owner_uid := (meta.get("labels") or {}).get(OWNER_UID):
+            owners.add(owner_uid)
+        return Entry(
+            row=self.row(kind, obj),
+            namespace=meta.get("namespace"),
+            name=meta["name"],
+            uid=str(meta.get("uid", "")),
+            owners=tuple(sorted(owners)),
+            owner_uid=owner_uid or None,
+            references=tuple(dict(r) for r in references),
         )

@@ -98,6 +98,45 @@ def crds() -> None:
     click.echo(yaml.safe_dump_all(crd_documents(), sort_keys=False), nl=False)
 
 
+@install.command("control-plane")
+@click.option(
+    "--namespace", default="kuma-system", show_default=True, help="namespace to install the control plane to"
+)
+@click.option(
+    "--image",
+    default=None,
+    help="image of this kuma-cp (its kuma-cp on PATH)  [default: kuma-store:<this version>]",
+)
+@click.option(
+    "--replicas", type=click.IntRange(min=1), default=1, show_default=True, help="control plane replicas"
+)
+@click.option(
+    "--api-read-only",
+    type=click.BOOL,
+    is_flag=False,
+    flag_value=True,
+    default=True,
+    show_default=True,
+    metavar="[=BOOL]",
+    help="KUMA_API_SERVER_READ_ONLY, true as Helm sets it on Kubernetes (--api-read-only=false: writable)",
+)
+@click.option("--with-crds", is_flag=True, help="also print Kuma's CustomResourceDefinitions")
+def control_plane(
+    namespace: str, image: str | None, replicas: int, api_read_only: bool, with_crds: bool
+) -> None:
+    """Print the manifests that run this kuma-cp in a cluster as Kuma's Helm chart does (to kubectl apply)."""
+    from kuma_cp.install import control_plane_documents  # imported here: as `install crds`
+
+    documents = control_plane_documents(
+        namespace=namespace,
+        image=image or f"kuma-store:{app.version()}",
+        replicas=replicas,
+        api_read_only=api_read_only,
+        with_crds=with_crds,
+    )
+    click.echo(yaml.safe_dump_all(documents, sort_keys=False), nl=False)
+
+
 @cli.command()
 def version() -> None:
     """Print version."""

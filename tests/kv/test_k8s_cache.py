@@ -1,5 +1,7 @@
-"""The Kubernetes driver's watch cache, on a real API server: what is read from it, what still asks the
-server, how objects written behind the driver's back arrive, owner cascades from its index, and a 410.
+"""The Kubernetes driver's watch cache, on a real API server.
+
+What is read from it and what still asks the server, how objects written behind the driver's back
+arrive, owner cascades from its index, and a watch that expires (410 Gone).
 """
 
 from __future__ import annotations

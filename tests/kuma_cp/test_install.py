@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -213,21 +212,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.mark.k8s
 def test_the_api_server_accepts_every_manifest(cluster: Cluster) -> None:
-    printed = subprocess.run(
-        [sys.executable, "-m", "kuma_cp", "install", "control-plane", "--with-crds"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    printed = CliRunner().invoke(cli, ["install", "control-plane", "--with-crds"])  # in-process: faster
+    assert printed.exit_code == 0, printed.output
     done = subprocess.run(
         [cluster.kubectl, "--kubeconfig", cluster.kubeconfig, "apply", "--dry-run=server", "-f", "-"],
-        input=printed.stdout,
+        input=printed.output,
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     accepted = [line for line in done.stdout.splitlines() if line.endswith("(server dry run)")]
-    assert len(accepted) == len(list(yaml.safe_load_all(printed.stdout))), done.stdout
+    assert len(accepted) == len(list(yaml.safe_load_all(printed.output))), done.stdout
     assert "deployment.apps/kuma-control-plane created (server dry run)" in accepted
 
 

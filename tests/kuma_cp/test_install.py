@@ -22,6 +22,7 @@ from click.testing import CliRunner
 import kv
 from kuma_cp import install, resources
 from kuma_cp.cli import cli
+from kuma_cp.config import load
 from kuma_cp.crds import crd_documents, kinds
 from kuma_cp.diagnostics import diagnostics_app
 from kuma_cp.metrics import Metrics
@@ -118,6 +119,14 @@ def test_the_deployment_runs_kuma_cp_on_the_kubernetes_store_as_helm_does() -> N
     assert env["KUMA_STORE_KUBERNETES_SYSTEM_NAMESPACE"] == "mesh-cp"
     assert env["KUMA_API_SERVER_READ_ONLY"] == "true"
     assert env["KUMA_API_SERVER_AUTHN_LOCALHOST_IS_ADMIN"] == "false"
+    config = load(environ=env)  # this kuma-cp reads every variable as meant
+    assert (config.store.type, config.store.kubernetes.system_namespace) == ("kubernetes", "mesh-cp")
+    assert (config.api_server.read_only, config.api_server.authn.localhost_is_admin) == (True, False)
+    assert config.general.work_dir.startswith("/tmp/")  # the emptyDir: the root file system is read-only
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert container["command"] == ["kuma-cp"]
+    assert CliRunner().invoke(cli, [*container["args"], "--help"]).exit_code == 0  # its arguments parse
+    assert container["args"][-1] == "run"
     assert [p["containerPort"] for p in container["ports"]] == [5680, 5681, 5682]
     probes = {name: container[name]["httpGet"] for name in ("livenessProbe", "readinessProbe")}
     assert probes == {

@@ -204,7 +204,7 @@ def control_plane_documents(
 
     Args:
         namespace: the system namespace (``KUMA_STORE_KUBERNETES_SYSTEM_NAMESPACE``).
-        image: an image whose ``kuma-cp`` is this one.
+        image: an image with this ``kuma-cp`` on its PATH, run as a non-root user (``runAsNonRoot``).
         replicas: the Deployment's replicas (one leads, see leader election).
         api_read_only: ``KUMA_API_SERVER_READ_ONLY``, true as Helm sets it on Kubernetes, where resources
             are written with kubectl.

@@ -134,7 +134,7 @@ class _TimedOut(Exception):
     """A statement did not finish in time (its thread is left to finish on its own)."""
 
 
-def _bounded(work: Callable[[], _T], timeout: float) -> _T:
+def _bounded(work: Callable[[], _T], timeout: float, server: str = "postgres") -> _T:
     """*work*'s result or exception, or `_TimedOut` after *timeout* seconds (run on a daemon thread)."""
     outcome: list[tuple[bool, Any]] = []
     done = threading.Event()
@@ -149,7 +149,7 @@ def _bounded(work: Callable[[], _T], timeout: float) -> _T:
 
     threading.Thread(target=run, name="kuma-cp-leader-sql", daemon=True).start()
     if not done.wait(max(timeout, 0.0)):
-        raise _TimedOut(f"no answer from postgres within {max(timeout, 0.0):.2f}s")
+        raise _TimedOut(f"no answer from {server} within {max(timeout, 0.0):.2f}s")
     succeeded, value = outcome[0]
     if succeeded:
         return value  # type: ignore[no-any-return]

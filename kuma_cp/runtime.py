@@ -37,6 +37,7 @@ from kuma_cp.tls import server_credentials
 __all__ = ["LOCALHOST_WARNING", "Runtime"]
 
 log = logging.getLogger("kuma-cp.run")
+LEADER_LEASE = "cp-leader-lease"  # Kuma's LeaderElectionID
 LOCALHOST_WARNING = (
     "WARNING: you can access Control Plane API as admin by sending requests from the same machine where "
     "Control Plane runs. To increase security, it is recommended to extract admin credentials and set "
@@ -57,6 +58,8 @@ class Runtime:
         self.reader: Any = None
 
     def _elector(self) -> LeaderElector:
+        if self.config.store.type == "kubernetes":
+            return self._kubernetes_elector()
         if self.config.store.type != "postgres":
             return MemoryElector()
         from kuma_cp.pgconfig import libpq_params  # only for the postgres store
@@ -65,6 +68,21 @@ class Runtime:
         engine = create_engine(libpq_params(self.config.store.postgres), max_open_connections=2)
         self._stops.append(engine.dispose)  # after the elector has stopped (stops run in reverse)
         return PostgresElector(engine, instance_id=self.instance_id)
+
+    def _kubernetes_elector(self) -> LeaderElector:
+        """Kuma's controller-runtime election: the Lease ``cp-leader-lease`` in the system namespace."""
+        from kuma_cp.k8sconfig import LEADER_ELECTION_RETRY_PERIOD  # only for the kubernetes store
+        from kuma_cp.leader_kubernetes import KubernetesElector
+
+        assert self.store is not None  # opened before the elector
+        election = self.config.runtime.kubernetes.leader_election
+        return KubernetesElector(
+            self.store.driver.lease(LEADER_LEASE),  # type: ignore[attr-defined]
+            instance_id=self.instance_id,
+            lease_duration=election.lease_duration.total_seconds(),
+            renew_deadline=election.renew_deadline.total_seconds(),
+            retry_period=LEADER_ELECTION_RETRY_PERIOD.total_seconds(),
+        )
 
     def start(self) -> None:
         """Start every component; raise `SetupError` (after stopping what started) if one cannot."""

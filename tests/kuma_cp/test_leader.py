@@ -1,7 +1,9 @@
-"""kuma_cp.leader: the memory elector, and Kuma's pglock election on a real PostgreSQL with fast timings.
+"""Leader election: memory, Kuma's pglock on a real PostgreSQL, client-go's Lease on a real API server.
 
-The timings are a tenth of Kuma's (lease 0.5s, heartbeat 0.1s): the algorithm compares no clocks, so it
-behaves the same at any scale.
+The timings are a tenth of Kuma's or less (Postgres: lease 0.5s, heartbeat 0.1s; Kubernetes: lease 1s,
+renew deadline 0.7s, retry 0.15s): neither algorithm compares clocks, so they behave the same at any
+scale. The behaviour both share runs on both, through a `Backend` (make electors, plant, steal or keep
+renewing the lock as another instance would); each Kubernetes test has a Lease of its own.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
 
 from kuma_cp import migrate
-from kuma_cp.leader import LOCK_NAME, MemoryElector, PostgresElector, instance_id
+from kuma_cp.leader import LOCK_NAME, LeaderElector, MemoryElector, PostgresElector, instance_id
 from kv.drivers.postgres import create_engine
 
 FAST = {"lease": 0.5, "heartbeat": 0.1, "retry": 0.2}
@@ -29,7 +34,7 @@ class Recorder:
         self.calls: list[str] = []
         self.changed = threading.Condition()
 
-    def attach(self, elector: MemoryElector | PostgresElector) -> None:
+    def attach(self, elector: LeaderElector) -> None:
         elector.add_callbacks(lambda: self._record("started"), lambda: self._record("stopped"))
 
     def _record(self, what: str) -> None:
@@ -120,7 +125,153 @@ def test_failures_are_logged_at_debug_three_times_then_as_errors(caplog: pytest.
     assert "s3cret-pw" not in caplog.text
 
 
-# --- PostgreSQL -------------------------------------------------------------------------------
+# --- the backends ------------------------------------------------------------------------------
+
+
+K8S_FAST = {"lease_duration": 1.0, "renew_deadline": 0.7, "retry_period": 0.15}
+K8S_NAMESPACE = "kuma-leader-test"
+
+
+class Backend:
+    """One store's election as the tests see it: electors, and the lock as other instances write it."""
+
+    name: str
+    lease: float  # seconds a silent holder keeps the lock
+    retry: float  # seconds between a candidate's attempts after a release (at most)
+
+    def make(self, name: str) -> Any:
+        raise NotImplementedError
+
+    def owner(self) -> str | None:
+        """The lock's holder now (None: nobody)."""
+        raise NotImplementedError
+
+    def plant(self, owner: str) -> None:
+        """The lock held by *owner*, as a crashed instance leaves it."""
+        raise NotImplementedError
+
+    def steal(self, owner: str) -> None:
+        """*owner* takes the lock from whoever holds it (as if it had never seen them renew)."""
+        raise NotImplementedError
+
+    def renew(self, owner: str) -> None:
+        """*owner*, holding the lock, renews it."""
+        raise NotImplementedError
+
+
+class PostgresBackend(Backend):
+    name, lease, retry = "postgres", LEASE, 2 * LEASE
+
+    def __init__(self, dsn: str, make: Callable[[str], PostgresElector]) -> None:
+        self.dsn, self._make = dsn, make
+
+    def make(self, name: str) -> PostgresElector:
+        return self._make(name)
+
+    def owner(self) -> str | None:
+        owner = _lock_owner(self.dsn)
+        return None if owner is None else str(owner)
+
+    def plant(self, owner: str) -> None:
+        _sql(self.dsn, "INSERT INTO locks VALUES (%s, nextval('locks_rvn'), NULL, %s)", LOCK_NAME, owner)
+
+    def steal(self, owner: str) -> None:
+        _sql(
+            self.dsn,
+            "UPDATE locks SET record_version_number = nextval('locks_rvn'), owner = %s WHERE name = %s",
+            owner,
+            LOCK_NAME,
+        )
+
+    def renew(self, owner: str) -> None:
+        _sql(
+            self.dsn,
+            "UPDATE locks SET record_version_number = nextval('locks_rvn') WHERE name = %s",
+            LOCK_NAME,
+        )
+
+
+class KubernetesBackend(Backend):
+    name, lease = "kubernetes", K8S_FAST["lease_duration"]
+    retry = K8S_FAST["retry_period"] * 2.2  # client-go's jitter: up to 1.2 retry periods more
+
+    def __init__(self, api: Any, lease_name: str) -> None:
+        from kv.drivers.k8s.lease import Lease
+
+        self.api, self.lease_name = api, lease_name
+        self.lock = Lease(api, K8S_NAMESPACE, lease_name)
+        self.made: list[LeaderElector] = []
+
+    def make(self, name: str) -> LeaderElector:
+        from kuma_cp.leader_kubernetes import KubernetesElector
+        from kv.drivers.k8s.lease import Lease
+
+        elector = KubernetesElector(
+            Lease(self.api, K8S_NAMESPACE, self.lease_name), instance_id=name, **K8S_FAST
+        )
+        self.made.append(elector)
+        return elector
+
+    def owner(self) -> str | None:
+        record = self.lock.get()
+        return record.holder_identity or None if record is not None else None
+
+    def _record(self, owner: str, transitions: int = 0, version: str = "") -> Any:
+        from kv.drivers.k8s.lease import LeaseRecord
+
+        now = datetime.now(UTC)
+        return LeaseRecord(
+            holder_identity=owner,
+            lease_duration_seconds=1,
+            acquire_time=now,
+            renew_time=now,
+            lease_transitions=transitions,
+            resource_version=version,
+        )
+
+    def plant(self, owner: str) -> None:
+        self.lock.create(self._record(owner))
+
+    def steal(self, owner: str) -> None:
+        current = self.lock.get()
+        assert current is not None
+        self.lock.update(self._record(owner, current.lease_transitions + 1, current.resource_version))
+
+    def renew(self, owner: str) -> None:
+        current = self.lock.get()
+        assert current is not None
+        self.lock.update(self._record(owner, current.lease_transitions, current.resource_version))
+
+
+@pytest.fixture(scope="module")
+def k8s_api() -> Iterator[Any]:
+    from kubernetes import config
+
+    from tests.conftest import k8s_kubeconfig
+
+    api = config.new_client_from_config(config_file=k8s_kubeconfig())  # type: ignore[no-untyped-call]
+    yield api
+    api.close()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("kubernetes", marks=pytest.mark.k8s),
+    ]
+)
+def election(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each test's own lock on the store under test; every elector made is stopped afterwards."""
+    if request.param == "postgres":
+        yield PostgresBackend(request.getfixturevalue("lock_db"), request.getfixturevalue("elector_factory"))
+        return
+    backend = KubernetesBackend(request.getfixturevalue("k8s_api"), f"lease-{uuid.uuid4().hex[:10]}")
+    yield backend
+    for elector in backend.made:
+        elector.stop()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -164,11 +315,11 @@ def _lock_owner(dsn: str) -> object:
     return rows[0][0] if rows else None
 
 
-def _leaders(electors: list[PostgresElector]) -> list[str]:
+def _leaders(electors: list[Any]) -> list[str]:
     return [e.instance_id for e in electors if e.is_leader()]
 
 
-def _watch_for_split_brain(electors: list[PostgresElector], seconds: float) -> set[str]:
+def _watch_for_split_brain(electors: list[Any], seconds: float) -> set[str]:
     """Sample for *seconds*: never two leaders at once; return who led."""
     seen: set[str] = set()
     deadline = time.monotonic() + seconds
@@ -180,96 +331,102 @@ def _watch_for_split_brain(electors: list[PostgresElector], seconds: float) -> s
     return seen
 
 
-@pytest.mark.postgres
-def test_three_electors_elect_exactly_one_leader(lock_db: str, elector_factory) -> None:
-    electors = [elector_factory(f"cp-{i}") for i in range(3)]
+# --- on both stores -----------------------------------------------------------------------------
+
+
+def test_three_electors_elect_exactly_one_leader(election: Backend) -> None:
+    electors = [election.make(f"cp-{i}") for i in range(3)]
     for elector in electors:
         elector.start()
-    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * LEASE)
+    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
     (leader,) = _leaders(electors)
-    assert _watch_for_split_brain(electors, 6 * LEASE) == {leader}  # heartbeats keep it; no flapping
-    assert _lock_owner(lock_db) == leader
+    # renewals keep it, for several leases; no flapping
+    assert _watch_for_split_brain(electors, 2 * election.lease) == {leader}
+    assert election.owner() == leader
 
 
-@pytest.mark.postgres
-def test_stopping_the_leader_elects_another_and_releases_the_lock(lock_db: str, elector_factory) -> None:
-    electors = [elector_factory(f"cp-{i}") for i in range(3)]
+def test_stopping_the_leader_elects_another_and_releases_the_lock(election: Backend) -> None:
+    electors = [election.make(f"cp-{i}") for i in range(3)]
     for elector in electors:
         elector.start()
-    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * LEASE)
+    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
     leader = next(e for e in electors if e.is_leader())
     started = time.monotonic()
     leader.stop()
-    assert time.monotonic() - started < LEASE + 0.5  # prompt
-    assert _lock_owner(lock_db) != leader.instance_id  # released (or already taken by a successor)
+    assert time.monotonic() - started < election.lease + 0.5  # prompt
+    assert election.owner() != leader.instance_id  # released (or already taken by a successor)
     assert not leader.is_leader()
     assert not leader._thread.is_alive()
     others = [e for e in electors if e is not leader]
-    # released, so the next attempt wins: within one lease (the others retry once per lease)
-    assert _until(lambda: len(_leaders(others)) == 1, timeout=3 * LEASE)
+    # released, so the next attempt wins, long before the lease of a silent holder would have passed
+    assert _until(lambda: len(_leaders(others)) == 1, timeout=election.retry + 0.3)
+    assert time.monotonic() - started < election.retry + 0.4
     (successor,) = _leaders(others)
     assert successor != leader.instance_id
-    assert _watch_for_split_brain(electors, 2 * LEASE) == {successor}
-    assert _lock_owner(lock_db) == successor
+    assert _watch_for_split_brain(electors, 2 * election.lease) == {successor}
+    assert election.owner() == successor
 
 
-@pytest.mark.postgres
-def test_a_stale_lock_is_taken_over_only_after_a_whole_lease(lock_db: str, elector_factory) -> None:
-    _sql(lock_db, "INSERT INTO locks VALUES (%s, nextval('locks_rvn'), NULL, 'crashed-cp')", LOCK_NAME)
-    elector = elector_factory("cp-0")
+def test_a_stale_lock_is_taken_over_only_after_a_whole_lease(election: Backend) -> None:
+    election.plant("crashed-cp")
+    elector = election.make("cp-0")
     started = time.monotonic()
     elector.start()
-    assert elector.leading.wait(timeout=4 * LEASE)
-    assert time.monotonic() - started >= LEASE  # the crashed holder might have been alive until then
-    assert _lock_owner(lock_db) == "cp-0"
+    assert elector.leading.wait(timeout=4 * election.lease)
+    assert time.monotonic() - started >= election.lease  # the crashed holder might have been alive until then
+    assert election.owner() == "cp-0"
 
 
-@pytest.mark.postgres
-def test_a_holder_that_keeps_heartbeating_is_never_displaced(lock_db: str, elector_factory) -> None:
-    _sql(lock_db, "INSERT INTO locks VALUES (%s, nextval('locks_rvn'), NULL, 'other-cp')", LOCK_NAME)
+def test_a_holder_that_keeps_renewing_is_never_displaced(election: Backend) -> None:
+    election.plant("other-cp")
     stop = threading.Event()
 
-    def heartbeat() -> None:  # another instance, alive: it moves the rvn every heartbeat
-        with psycopg.connect(lock_db, autocommit=True) as connection:
-            while not stop.wait(FAST["heartbeat"]):
-                connection.execute(
-                    "UPDATE locks SET record_version_number = nextval('locks_rvn') WHERE name = %s",
-                    (LOCK_NAME,),
-                )
+    def renew() -> None:  # another instance, alive: it renews five times a lease
+        while not stop.wait(election.lease / 5):
+            election.renew("other-cp")
 
-    other = threading.Thread(target=heartbeat, daemon=True)
+    other = threading.Thread(target=renew, daemon=True)
     other.start()
-    elector = elector_factory("cp-0")
+    elector = election.make("cp-0")
     try:
         elector.start()
-        assert not elector.leading.wait(timeout=6 * LEASE)
-        assert _lock_owner(lock_db) == "other-cp"
+        assert not elector.leading.wait(timeout=2 * election.lease)
+        assert election.owner() == "other-cp"
     finally:
         stop.set()
         other.join()
-    assert elector.leading.wait(timeout=4 * LEASE)  # the other one stopped heartbeating
-    assert _lock_owner(lock_db) == "cp-0"
+    assert elector.leading.wait(timeout=4 * election.lease)  # the other one stopped renewing
+    assert election.owner() == "cp-0"
 
 
-@pytest.mark.postgres
-def test_a_leader_whose_lock_is_taken_steps_down_at_its_next_heartbeat(lock_db: str, elector_factory) -> None:
-    elector, recorder = elector_factory("cp-0"), Recorder()
+def test_a_leader_whose_lock_is_taken_steps_down_at_its_next_renewal(election: Backend) -> None:
+    elector, recorder = election.make("cp-0"), Recorder()
     recorder.attach(elector)
     elector.start()
-    assert recorder.wait_for(["started"], timeout=4 * LEASE)
-    _sql(
-        lock_db,
-        "UPDATE locks SET record_version_number = nextval('locks_rvn'), owner = 'thief' WHERE name = %s",
-        LOCK_NAME,
-    )
+    assert recorder.wait_for(["started"], timeout=4 * election.lease)
+    election.steal("thief")
     stolen = time.monotonic()
-    assert recorder.wait_for(["started", "stopped"], timeout=LEASE)
-    assert time.monotonic() - stolen < 3 * FAST["heartbeat"]
+    assert recorder.wait_for(["started", "stopped"], timeout=election.lease)
+    assert time.monotonic() - stolen < 0.6 * election.lease
     assert not elector.is_leader()
-    assert _lock_owner(lock_db) == "thief"  # not released: it was not this instance's any more
-    # the thief never heartbeats: after a lease of silence the lock comes back
-    assert recorder.wait_for(["started", "stopped", "started"], timeout=6 * LEASE)
-    assert _lock_owner(lock_db) == "cp-0"
+    assert election.owner() == "thief"  # not released: it was not this instance's any more
+    # the thief never renews: after a lease of silence the lock comes back
+    assert recorder.wait_for(["started", "stopped", "started"], timeout=4 * election.lease)
+    assert election.owner() == "cp-0"
+
+
+def test_a_callback_may_stop_its_elector(election: Backend) -> None:
+    elector, recorder = election.make("cp-0"), Recorder()
+    elector.add_callbacks(on_started_leading=elector.stop)  # e.g. a component that fails at start
+    recorder.attach(elector)
+    elector.start()
+    assert recorder.wait_for(["started", "stopped"], timeout=4 * election.lease)
+    assert _until(lambda: not elector._thread.is_alive(), timeout=2 * election.lease)
+    assert not elector.is_leader()
+    assert election.owner() is None  # released on the way out
+
+
+# --- PostgreSQL only ----------------------------------------------------------------------------
 
 
 @pytest.mark.postgres
@@ -309,13 +466,120 @@ def test_a_leader_whose_heartbeat_hangs_steps_down_before_its_lease_ends(
     assert recorder.wait_for(["started", "stopped", "started"], timeout=6 * LEASE)
 
 
-@pytest.mark.postgres
-def test_a_callback_may_stop_its_elector(lock_db: str, elector_factory) -> None:
-    elector, recorder = elector_factory("cp-0"), Recorder()
-    elector.add_callbacks(on_started_leading=elector.stop)  # e.g. a component that fails at start
-    recorder.attach(elector)
-    elector.start()
-    assert recorder.wait_for(["started", "stopped"], timeout=4 * LEASE)
-    assert _until(lambda: not elector._thread.is_alive(), timeout=2 * LEASE)
-    assert not elector.is_leader()
-    assert _lock_owner(lock_db) is None  # released on the way out
+# --- Kubernetes only ----------------------------------------------------------------------------
+
+
+def test_kubernetes_timings_that_cannot_work_are_refused() -> None:
+    from kuma_cp.leader_kubernetes import KubernetesElector
+
+    lock: Any = object()
+    for timings, words in (
+        ({"lease_duration": 1.0, "renew_deadline": 1.0}, "leaseDuration must be greater than renewDeadline"),
+        ({"renew_deadline": 2.0, "retry_period": 2.0}, "renewDeadline must be greater than retryPeriod"),
+        ({"renew_deadline": 2.0, "retry_period": 0.0}, "retryPeriod must be greater than zero"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            KubernetesElector(lock, instance_id="a", **timings)
+
+
+@pytest.mark.k8s
+def test_the_lease_names_its_holder_and_counts_transitions(k8s_api: Any) -> None:
+    backend = KubernetesBackend(k8s_api, f"lease-{uuid.uuid4().hex[:10]}")
+    first, second = backend.make("cp-0"), backend.make("cp-1")
+    try:
+        first.start()
+        assert first.leading.wait(4 * backend.lease)
+        record = backend.lock.get()
+        assert record is not None
+        assert (record.holder_identity, record.lease_transitions, record.lease_duration_seconds) == (
+            "cp-0",
+            0,
+            1,
+        )
+        acquired = record.acquire_time
+        time.sleep(3 * K8S_FAST["retry_period"])
+        renewed = backend.lock.get()
+        assert renewed is not None
+        assert renewed.acquire_time == acquired  # renewals keep the acquire time, move the renew time
+        assert renewed.renew_time is not None
+        assert record.renew_time is not None
+        assert renewed.renew_time > record.renew_time
+        second.start()
+        first.stop()
+        assert second.leading.wait(2 * backend.lease)
+        taken = backend.lock.get()
+        assert taken is not None
+        # cp-0 handed it back (a transition), cp-1 took it from nobody: client-go counts that one too
+        assert (taken.holder_identity, taken.lease_transitions) == ("cp-1", 1)
+    finally:
+        first.stop()
+        second.stop()
+    released = backend.lock.get()
+    assert released is not None
+    assert (released.holder_identity, released.lease_transitions) == ("", 1)
+
+
+# --- kuma-cp run on Kubernetes ------------------------------------------------------------------------
+
+E2E_LEASE, E2E_RETRY = 3.0, 2.0  # the retry period is controller-runtime's 2s; the renew deadline 2.5s
+
+
+def _leader_gauge(plane: Any) -> float | None:
+    value: float | None = plane.metric("leader")
+    return value
+
+
+@pytest.mark.k8s
+def test_two_kuma_cp_on_one_cluster_one_leads_and_the_other_takes_over_when_it_is_killed(
+    k8s_api: Any,
+) -> None:
+    import re
+    import signal
+
+    from kubernetes import client
+
+    from kuma_cp.crds import crd_documents
+    from kv.drivers.k8s.lease import Lease
+    from tests.conftest import install_crds, k8s_kubeconfig
+    from tests.kuma_cp.e2e import ControlPlane
+
+    install_crds(k8s_kubeconfig(), crd_documents(with_schemas=False))
+    namespace = f"kuma-lt-{uuid.uuid4().hex[:8]}"  # its own system namespace, so its own cp-leader-lease
+    client.CoreV1Api(k8s_api).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
+    )
+    env = {
+        "KUMA_STORE_TYPE": "kubernetes",
+        "KUBECONFIG": k8s_kubeconfig(),
+        "KUMA_STORE_KUBERNETES_SYSTEM_NAMESPACE": namespace,
+        "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_LEASE_DURATION": f"{E2E_LEASE:g}s",
+        "KUMA_RUNTIME_KUBERNETES_LEADER_ELECTION_RENEW_DEADLINE": "2.5s",
+    }
+    planes = [ControlPlane(env), ControlPlane(env)]
+    try:
+        for plane in planes:
+            plane.wait_ready(timeout=60)
+        assert _until(lambda: sorted(_leader_gauge(p) or 0.0 for p in planes) == [0.0, 1.0], timeout=10)
+        for _ in range(4):  # exactly one, for a while
+            assert sorted(_leader_gauge(p) or 0.0 for p in planes) == [0.0, 1.0]
+            time.sleep(0.3)
+        leader, follower = sorted(planes, key=lambda p: -(_leader_gauge(p) or 0.0))
+        record = Lease(k8s_api, namespace, "cp-leader-lease").get()
+        assert record is not None
+        assert re.search(rf"instance {re.escape(record.holder_identity)} became the leader", leader.logs())
+        leader.process.send_signal(signal.SIGKILL)  # no release: the follower waits out the lease
+        leader.process.wait(5)
+        killed = time.monotonic()
+        assert _until(lambda: _leader_gauge(follower) == 1.0, timeout=E2E_LEASE + 2.2 * E2E_RETRY + 2)
+        print(f"\nkuma-cp took over {time.monotonic() - killed:.2f}s after the leader was SIGKILLed")
+        taken = Lease(k8s_api, namespace, "cp-leader-lease").get()
+        assert taken is not None
+        assert taken.holder_identity != record.holder_identity
+        assert taken.lease_transitions == record.lease_transitions + 1
+        assert f"instance {taken.holder_identity} became the leader" in follower.logs()
+    finally:
+        codes = [plane.stop() for plane in planes]
+    assert codes[planes.index(follower)] == 0, follower.logs()
+    released = Lease(k8s_api, namespace, "cp-leader-lease").get()
+    assert released is not None
+    assert released.holder_identity == ""  # the follower released it on its way out

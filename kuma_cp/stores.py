@@ -67,21 +67,40 @@ def open_store(config: Config) -> kv.Store:
         return kv.open("memory://", catalog=resources.catalog())
     if kind == "postgres":
         return _open_postgres(config.store.postgres)
-    return _open_kubernetes(config.store.kubernetes.system_namespace)
+    return _open_kubernetes(config)
 
 
-def _open_kubernetes(system_namespace: str) -> kv.Store:
+def _open_kubernetes(config: Config) -> kv.Store:
+    """The Kubernetes store, checked before anything starts: configuration, server, CRDs, namespace."""
     from kuma_cp.crds import kinds  # only for the kubernetes store
     from kv.drivers.k8s import KubernetesDriver
 
+    k8s = config.runtime.kubernetes
     try:
         driver = KubernetesDriver.from_url(
-            kinds=kinds(), system_namespace=system_namespace, annotation_labels=resources.ANNOTATION_LABELS
+            kinds=kinds(),
+            system_namespace=config.store.kubernetes.system_namespace,
+            annotation_labels=resources.ANNOTATION_LABELS,
+            qps=k8s.client_config.qps,
+            burst=k8s.client_config.burst_qps,
+            # Kuma's skipMeshOwnerReference: resources of a Mesh are not its dependents, so a garbage
+            # collector (or Argo CD) deleting the Mesh leaves them alone.
+            skip_owner_references=frozenset({"Mesh"}) if k8s.skip_mesh_owner_reference else frozenset(),
         )
-        driver.list(kv.driver.Query(type="Mesh", limit=1))  # reachable, and the CRDs are installed
+    except (kv.KVError, ValueError) as exc:
+        raise SetupError(f"could not configure the Kubernetes client: {_reason(exc)}") from None
+    try:
+        driver.check()  # reachable, the CRDs installed, the system namespace there: one line if not
     except kv.KVError as exc:
-        raise SetupError(f"could not use the Kubernetes API server: {exc}") from None
+        driver.close()
+        raise SetupError(_reason(exc)) from None  # each names the API server, and what is missing
     return kv.Store(driver, catalog=resources.catalog())
+
+
+def _reason(exc: Exception) -> str:
+    """*exc*'s message on one line, without kv's ``invalid:`` prefix (a start-up error is no request's)."""
+    text = exc.reason if isinstance(exc, kv.Invalid) else str(exc)
+    return " ".join(text.split())
 
 
 def migrate(config: Config) -> tuple[int, bool]:

@@ -137,7 +137,7 @@ class Backend:
 
     name: str
     lease: float  # seconds a silent holder keeps the lock
-    retry: float  # seconds between a candidate's attempts after a release (at most)
+    after_release: float  # seconds from a leader's stop to its successor, had the lock been released
 
     def make(self, name: str) -> Any:
         raise NotImplementedError
@@ -160,7 +160,7 @@ class Backend:
 
 
 class PostgresBackend(Backend):
-    name, lease, retry = "postgres", LEASE, 2 * LEASE
+    name, lease, after_release = "postgres", LEASE, 3 * LEASE  # candidates try once a lease
 
     def __init__(self, dsn: str, make: Callable[[str], PostgresElector]) -> None:
         self.dsn, self._make = dsn, make
@@ -193,7 +193,9 @@ class PostgresBackend(Backend):
 
 class KubernetesBackend(Backend):
     name, lease = "kubernetes", K8S_FAST["lease_duration"]
-    retry = K8S_FAST["retry_period"] * 2.2  # client-go's jitter: up to 1.2 retry periods more
+    # Candidates try every retry period (plus jitter); without a release, the successor would wait until
+    # a lease after it last saw the leader renew, at most a retry period before the stop.
+    after_release = K8S_FAST["lease_duration"] - K8S_FAST["retry_period"] - 0.05
 
     def __init__(self, api: Any, lease_name: str) -> None:
         from kv.drivers.k8s.lease import Lease
@@ -358,9 +360,9 @@ def test_stopping_the_leader_elects_another_and_releases_the_lock(election: Back
     assert not leader.is_leader()
     assert not leader._thread.is_alive()
     others = [e for e in electors if e is not leader]
-    # released, so the next attempt wins, long before the lease of a silent holder would have passed
-    assert _until(lambda: len(_leaders(others)) == 1, timeout=election.retry + 0.3)
-    assert time.monotonic() - started < election.retry + 0.4
+    # released, so the next attempt wins, before the lease of a silent holder could have passed
+    deadline = started + election.after_release
+    assert _until(lambda: len(_leaders(others)) == 1, timeout=deadline - time.monotonic())
     (successor,) = _leaders(others)
     assert successor != leader.instance_id
     assert _watch_for_split_brain(electors, 2 * election.lease) == {successor}
@@ -482,6 +484,37 @@ def test_kubernetes_timings_that_cannot_work_are_refused() -> None:
             KubernetesElector(lock, instance_id="a", **timings)
 
 
+def test_kubernetes_failures_are_logged_at_debug_three_times_then_as_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from kubernetes import client
+
+    from kuma_cp.leader_kubernetes import KubernetesElector
+    from kv.drivers.k8s.lease import Lease
+
+    configuration = client.Configuration(
+        host="https://127.0.0.1:1", api_key={"authorization": "Bearer s3cret"}
+    )
+    configuration.retries = 0
+    api: Any = client.ApiClient(configuration)  # refused at once
+    elector = KubernetesElector(Lease(api, "kuma-system", "cp-leader-lease"), instance_id="a", **K8S_FAST)
+    caplog.set_level(logging.DEBUG, logger="kuma-cp.leader")
+
+    def failures() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage().startswith("error acquiring lease")]
+
+    elector.start()
+    try:
+        assert _until(lambda: len(failures()) >= 5, timeout=10)
+        assert not elector.is_leader()
+    finally:
+        elector.stop()
+        api.close()
+    assert [r.levelno for r in failures()[:5]] == [logging.DEBUG] * 3 + [logging.ERROR] * 2
+    assert "kuma-system/cp-leader-lease: kubernetes unavailable" in failures()[0].getMessage()
+    assert "s3cret" not in caplog.text
+
+
 @pytest.mark.k8s
 def test_the_lease_names_its_holder_and_counts_transitions(k8s_api: Any) -> None:
     backend = KubernetesBackend(k8s_api, f"lease-{uuid.uuid4().hex[:10]}")
@@ -570,7 +603,9 @@ def test_two_kuma_cp_on_one_cluster_one_leads_and_the_other_takes_over_when_it_i
         leader.process.send_signal(signal.SIGKILL)  # no release: the follower waits out the lease
         leader.process.wait(5)
         killed = time.monotonic()
-        assert _until(lambda: _leader_gauge(follower) == 1.0, timeout=E2E_LEASE + 2.2 * E2E_RETRY + 2)
+        # within a lease after the follower last saw a renewal, and its next attempt (jittered); loaded
+        # CI machines answer slowly, hence the slack
+        assert _until(lambda: _leader_gauge(follower) == 1.0, timeout=E2E_LEASE + 2.2 * E2E_RETRY + 3)
         print(f"\nkuma-cp took over {time.monotonic() - killed:.2f}s after the leader was SIGKILLed")
         taken = Lease(k8s_api, namespace, "cp-leader-lease").get()
         assert taken is not None

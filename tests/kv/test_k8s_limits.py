@@ -227,3 +227,23 @@ def test_the_driver_refuses_a_large_record_before_sending_it(blob_api: Any) -> N
         assert missing.value.status == 404
     finally:
         driver.close()
+
+
+@pytest.mark.k8s
+def test_the_driver_translates_the_servers_refusal_when_the_check_lets_one_through(
+    blob_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kv.drivers.k8s import driver as driver_module
+
+    monkeypatch.setattr(driver_module, "check_size", lambda body, key: None)  # as if the check missed it
+    driver = KubernetesDriver.from_url(kinds=[BLOB], kubeconfig=k8s_kubeconfig(), system_namespace="default")
+    try:
+        with pytest.raises(
+            kv.Invalid, match=r"too large .*: 500 etcdserver: request is too large"
+        ) as refused:
+            kv.Store(driver).create(
+                kv.Record(key=KEY, spec={"x": "a" * 800_000}, status={"y": "b" * 800_000})
+            )
+        assert refused.value.key == KEY
+    finally:
+        driver.close()

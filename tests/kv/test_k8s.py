@@ -187,6 +187,7 @@ def test_kuma_cp_run_on_kubernetes_serves_the_api_end_to_end(kuma_driver: Kubern
     from tests.kuma_cp.e2e import ControlPlane
 
     _clean(kuma_driver)
+    kuma_driver._ensure_namespace(SYSTEM)  # the operator's, as with Go Kuma: kuma-cp refuses to start without
     migrate = subprocess.run(
         [sys.executable, "-m", "kuma_cp", "migrate", "up"],
         env={"KUMA_STORE_TYPE": "kubernetes"},

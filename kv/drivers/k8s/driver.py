@@ -22,6 +22,7 @@ import copy
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
@@ -111,7 +112,11 @@ class KubernetesDriver:
         **options: Any,
     ) -> KubernetesDriver:
         """In-cluster config inside a pod, else *kubeconfig* / ``KUBECONFIG`` / ``~/.kube/config``."""
-        return cls(client.ApiClient(connect.configure(kubeconfig)), kinds, **options)
+        configuration = connect.configure(kubeconfig)
+        # One retry, for a kept-alive connection the server has closed; a dead server then fails in two
+        # connection attempts rather than urllib3's four.
+        configuration.retries = 1
+        return cls(client.ApiClient(configuration), kinds, **options)
 
     def check(self) -> None:
         """Raise a kv error saying what is missing: the server, a CRD or the system namespace."""
@@ -360,8 +365,14 @@ class KubernetesDriver:
 
     def close(self) -> None:  # noqa: D102
         self._stopping.set()
-        for informer in self._informers.values():
-            informer.stop()
+        # Cut the watches until their threads end (a watch being opened is cut once it is open), for at
+        # most 2 s: so that no thread is inside a read when the interpreter exits.
+        deadline, running = time.monotonic() + 2.0, list(self._informers.values())
+        while running and time.monotonic() < deadline:
+            for informer in running:
+                informer.stop()
+            time.sleep(0.01)
+            running = [informer for informer in running if informer.running]
         if self._merger is not None:
             self._merger.wake()
         with self._lock:

@@ -211,6 +211,11 @@ class Informer:
             if self._stopping.is_set():
                 return
 
+    @property
+    def running(self) -> bool:
+        """Whether the watch thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         """Cut the open watch, if any (the thread then sees that the driver is stopping)."""
         response = getattr(self._watch, "_resp", None)

@@ -36,6 +36,7 @@ _OPS = {"ADDED": Op.CREATE, "MODIFIED": Op.UPDATE, "DELETED": Op.DELETE}
 HOLD = 0.15  # seconds an event waits for earlier ones from other kinds' watches
 WATCH_SECONDS = 60  # how long the API server keeps one watch open (with jitter), before it is renewed
 Lister = Callable[..., Any]
+_jitter = random.Random()  # its own: the global one belongs to the application (and Hypothesis watches it)
 
 
 class Merger:
@@ -185,7 +186,7 @@ class Informer:
     def _follow(self) -> None:
         """Watch from the last version seen until the server ends the watch (or it fails)."""
         self._before_call()
-        seconds = int(WATCH_SECONDS * random.uniform(1.0, 1.5))
+        seconds = int(WATCH_SECONDS * _jitter.uniform(1.0, 1.5))
         make_watch: Any = watch.Watch  # the client's annotations are partial
         self._watch = watcher = make_watch()
         stream = watcher.stream(

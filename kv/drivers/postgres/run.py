@@ -28,6 +28,7 @@ __all__ = ["Runner"]
 T = TypeVar("T")
 Execute = Callable[[str, Mapping[str, Any]], Any]  # runs SQL, returns a cursor (or a SQLAlchemy result)
 _IDLE = psycopg.pq.TransactionStatus.IDLE
+_ratio = random.Random()  # its own: the global one belongs to the application
 
 
 def _dead(exc: BaseException, connection: Any) -> bool:
@@ -77,7 +78,7 @@ class Runner:
             return result(tx(sql, params))
         engine = self.engine
         replica = self._replica
-        if read and not consistent and replica is not None and random.randrange(100) < self._replica_ratio:
+        if read and not consistent and replica is not None and _ratio.randrange(100) < self._replica_ratio:
             engine = replica
         for attempt in (1, 2):
             if engine._has_events:  # someone listens to SQLAlchemy's events: let SQLAlchemy run it

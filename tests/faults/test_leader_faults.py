@@ -71,12 +71,14 @@ def test_a_kubernetes_leader_cut_off_from_the_api_server_stops_leading_within_th
     from kuma_cp.leader_kubernetes import KubernetesElector
     from kv.drivers.k8s.lease import Lease
     from tests.conftest import k8s_kubeconfig
+    from tests.kuma_cp.test_leader import _ensure_namespace
 
     kubeconfig = k8s_kubeconfig()
     direct = _api_through(kubeconfig)
     server = urlsplit(direct.configuration.host)
     cut = Proxy((str(server.hostname), int(server.port or 443)))
     through_proxy = _api_through(kubeconfig, cut.port)
+    _ensure_namespace(direct, "kuma-leader-test")
     timings = {"lease_duration": 2.0, "renew_deadline": 1.5, "retry_period": 0.3}
     name = f"lease-{uuid.uuid4().hex[:10]}"
     leader = KubernetesElector(

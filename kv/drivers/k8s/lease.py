@@ -17,7 +17,7 @@ import attrs
 from kubernetes import client
 
 from kv.drivers.k8s.errors import translate_errors
-from kv.errors import AlreadyExists, NotFound
+from kv.errors import NotFound, quote
 from kv.model import Key
 
 __all__ = ["Lease", "LeaseRecord"]
@@ -92,8 +92,7 @@ class Lease:
 
     Args:
         api: the client to call through.
-        namespace: the Lease's namespace (Kuma's system namespace); `create` creates it when missing,
-            as the driver does for the objects it writes.
+        namespace: the Lease's namespace (Kuma's system namespace), which must exist.
         name: the Lease's name (Kuma's ``cp-leader-lease``).
         timeout: the default (connect, read) timeout of every call, in seconds.
         before_call: called before every request (the client-side rate limiter).
@@ -109,7 +108,6 @@ class Lease:
         before_call: Callable[[], None] | None = None,
     ) -> None:
         self._leases: Any = client.CoordinationV1Api(api)  # the client's annotations are partial
-        self._core: Any = client.CoreV1Api(api)
         self.namespace = namespace
         self.name = name
         self._timeout = timeout
@@ -150,29 +148,22 @@ class Lease:
         }
 
     def create(self, record: LeaseRecord, *, timeout: float | None = None) -> LeaseRecord:
-        """Create the Lease with *record*; `AlreadyExists` when another candidate created it first."""
+        """Create the Lease with *record*; `AlreadyExists` when another candidate created it first.
+
+        Raises `NotFound` when the namespace does not exist: namespaces are the operator's (Kuma's RBAC
+        grants no namespace creation), as for every object the driver writes.
+        """
         body = self._body(record, with_version=False)
         try:
             with translate_errors(self._key):
                 created = self._call(
                     self._leases.create_namespaced_lease, self.namespace, body, timeout=timeout
                 )
-        except NotFound:  # no such namespace (yet): create it, as the driver does, then the Lease
-            self._ensure_namespace(timeout)
-            with translate_errors(self._key):
-                created = self._call(
-                    self._leases.create_namespaced_lease, self.namespace, body, timeout=timeout
-                )
+        except NotFound:
+            raise NotFound(
+                f"the namespace {quote(self.namespace)} of the Lease does not exist", key=self._key
+            ) from None
         return LeaseRecord.of(created)
-
-    def _ensure_namespace(self, timeout: float | None) -> None:
-        try:
-            with translate_errors(Key("Namespace", "", self.namespace)):
-                self._call(
-                    self._core.create_namespace, {"metadata": {"name": self.namespace}}, timeout=timeout
-                )
-        except AlreadyExists:
-            pass
 
     def update(self, record: LeaseRecord, *, timeout: float | None = None) -> LeaseRecord:
         """Replace the Lease's record where it is still at ``record.resource_version``.

@@ -1,6 +1,7 @@
 """Leader election: which kuma-cp instance on a store runs the leader-only components.
 
-`MemoryElector` always leads (an in-memory store serves one instance). `PostgresElector` is Kuma's pglock
+`MemoryElector` always leads (an in-memory store serves one instance); on Kubernetes, client-go's Lease
+election is `kuma_cp.leader_kubernetes`. `PostgresElector` is Kuma's pglock
 algorithm on the ``locks`` table (``schema/1592232449_add_leader_table.up.sql``), which compares no clocks:
 
 - acquire: ``INSERT`` the lock row with a fresh record version number (rvn, from ``locks_rvn``), or take

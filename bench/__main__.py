@@ -1,11 +1,13 @@
 """One command for every benchmark: kv against a bare baseline, in the same run, on the same server.
 
-    python -m bench [--dsn DSN] [--quick] [--runs N] [--json out.json] [--only pg,memory,page,http,spec]
+    python -m bench [--dsn DSN] [--quick] [--runs N] [--json out.json] [--only pg,memory,page,http,spec,k8s]
 
 Sections: ``pg`` (kv on Postgres vs raw psycopg 3 running the same SQL, 1/2/8 threads), ``memory`` (the
 memory driver vs a bare dict + json), ``page`` (a page out of 10k and 100k records, kv vs Kuma's
 load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memory and Postgres), ``spec``
-(PUT of a Dataplane and a MeshHTTPRoute with Kuma's write pipeline vs without it, on one server).
+(PUT of a Dataplane and a MeshHTTPRoute with Kuma's write pipeline vs without it, on one server), ``k8s``
+(the Kubernetes driver's watch cache vs live reads through the API server vs the bare client; only when
+named in ``--only``: it starts a throwaway kube-apiserver, or uses ``KUMA_TEST_KUBECONFIG``'s).
 
 Postgres: a fresh database is created (and dropped at the end) on the server *DSN* names, and migrated
 with Kuma's migrations; without ``--dsn``, a throwaway server is started with ``scripts/postgres``. Every
@@ -24,11 +26,12 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from bench import api, memory, page, pg, specs
+from bench import api, k8s, memory, page, pg, specs
 from bench.common import machine
 from bench.pgsetup import server, server_info
 
-SECTIONS = ("pg", "memory", "page", "http", "spec")
+SECTIONS = ("pg", "memory", "page", "http", "spec", "k8s")
+DEFAULT = ("pg", "memory", "page", "http", "spec")  # k8s only when asked for: it needs a kube-apiserver
 
 
 def _log(message: str) -> None:
@@ -41,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke test")
     parser.add_argument("--runs", type=int, help="repetitions per figure (default 3; 1 with --quick)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections (default: all)")
+    parser.add_argument(
+        "--only", default=",".join(DEFAULT), help=f"comma-separated sections (default: {','.join(DEFAULT)})"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (databases, servers) on SIGTERM too
     only = [s for s in args.only.split(",") if s]
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> None:
                 _log("no --dsn: starting a throwaway PostgreSQL server with scripts/postgres")
             dsn = stack.enter_context(server(args.dsn))
             report["machine"]["postgres"] = server_info(dsn)
+        kubeconfig = None
+        if "k8s" in only:
+            kubeconfig = stack.enter_context(k8s.server(_log))
+            report["machine"]["kubernetes"] = k8s.server_info(kubeconfig)
         print(_machine_text(report["machine"], report["config"]), flush=True)
         sections = report["sections"]
         if "pg" in only:
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         if "spec" in only:
             sections["spec"] = specs.run(quick=args.quick, runs=runs, log=_log)
             print(specs.render(sections["spec"]), flush=True)
+        if "k8s" in only:
+            sections["k8s"] = k8s.run(kubeconfig, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
+            print(k8s.render(sections["k8s"]), flush=True)
     report["seconds"] = round(time.monotonic() - started, 1)
     _log(f"done in {report['seconds']} s")
     if args.json:
@@ -113,6 +125,9 @@ def _machine_text(info: dict[str, Any], config: dict[str, Any]) -> str:
             f"synchronous_commit={pg_info['synchronous_commit']}, "
             f"shared_buffers={pg_info['shared_buffers']}, prepare_threshold={pg_info['prepare_threshold']})"
         )
+    if "kubernetes" in info:
+        k8s_info = info["kubernetes"]
+        lines.append(f"kubernetes: kube-apiserver {k8s_info['server_version']} (etcd); {k8s_info['client']}")
     return "\n".join(lines) + "\n"
 
 

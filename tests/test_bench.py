@@ -10,12 +10,20 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import pg_dsn
+from tests.conftest import k8s_kubeconfig, pg_dsn
 
 ROOT = Path(__file__).parent.parent
 PG_OPS = {"create", "get", "update (CAS)", "delete", "list 100", "list 300"}
 MEMORY_OPS = {"create", "get", "update (CAS)", "delete", "list 100"}
 FIGURES = {"ops_per_s", "p50_us", "p99_us"}
+K8S_ROWS = [
+    ("page of 100", 5),
+    ("page of 100", 10),
+    ("page of 100", 20),
+    ("get", 20),
+    ("create", 20),
+    ("update", 20),
+]
 
 
 def _bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
@@ -88,3 +96,24 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     password = dsn.split("@")[0].split(":")[-1]
     assert password not in stdout  # the password is never shown
     assert password not in json.dumps(report)
+
+
+@pytest.mark.k8s
+def test_kubernetes_section_runs_on_the_test_api_server(tmp_path: Path) -> None:
+    k8s_kubeconfig()  # the bench uses KUMA_TEST_KUBECONFIG's server, else this skips (no server of its own)
+    report, stdout = _bench(tmp_path, "--only", "k8s")
+    assert set(report["sections"]) == {"k8s"}
+    assert report["machine"]["kubernetes"]["server_version"].startswith("v")
+    section = report["sections"]["k8s"]
+    assert [(row["op"], row["records"]) for row in section["rows"]] == K8S_ROWS
+    for row in section["rows"]:
+        ways = {"kv", "live", "raw"} if row["op"] in ("page of 100", "get") else {"kv", "raw"}
+        assert {way for way in ("kv", "live", "raw") if way in row} == ways
+        for way in ways:
+            assert row[way].keys() >= FIGURES
+        _spread(row["ratio_kv_over_raw"])
+        if "live" in ways:
+            _spread(row["ratio_live_over_kv"])
+    assert section["page_growth_small_to_large"].keys() == {"kv", "live"}
+    assert "## Kubernetes" in stdout
+    assert "target <= 3x" in stdout

@@ -87,6 +87,7 @@ class KubernetesElector(LeaderElector):
         self._observed_time = 0.0  # monotonic: when the observed record was first seen
         self._valid_until = 0.0  # monotonic: the renew deadline of the last successful renewal
         self._failures = 0
+        self._random = random.Random()  # its own: the global one is the application's (and Hypothesis')
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kuma-cp-leader", daemon=True)
 
@@ -142,7 +143,7 @@ class KubernetesElector(LeaderElector):
         while not self._stopping.is_set():
             if self._try_acquire_or_renew(self._renew_deadline):
                 return True
-            self._stopping.wait(self._retry * (1 + random.random() * JITTER_FACTOR))
+            self._stopping.wait(self._retry * (1 + self._random.random() * JITTER_FACTOR))
         return False
 
     def _renew(self) -> None:

@@ -7,6 +7,7 @@ nothing else changes. The summary at the end of the run names every backend and 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -74,6 +75,16 @@ def _postgres(types: Types) -> StoreFactory:
 
 
 TEST_GROUP = "test.kv.kuma.io"
+
+
+def until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll *condition* every 10 ms for up to *timeout* seconds; whether it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
 
 
 def k8s_kubeconfig() -> str:

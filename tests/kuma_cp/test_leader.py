@@ -22,6 +22,7 @@ import pytest
 from kuma_cp import migrate
 from kuma_cp.leader import LOCK_NAME, LeaderElector, MemoryElector, PostgresElector, instance_id
 from kv.drivers.postgres import create_engine
+from tests.conftest import until
 
 FAST = {"lease": 0.5, "heartbeat": 0.1, "retry": 0.2}
 LEASE = FAST["lease"]
@@ -45,15 +46,6 @@ class Recorder:
     def wait_for(self, calls: list[str], timeout: float) -> bool:
         with self.changed:
             return self.changed.wait_for(lambda: self.calls[: len(calls)] == calls, timeout)
-
-
-def _until(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def test_memory_elector_leads_from_start_to_stop() -> None:
@@ -115,7 +107,7 @@ def test_failures_are_logged_at_debug_three_times_then_as_errors(caplog: pytest.
 
     elector.start()
     try:
-        assert _until(lambda: len(failures()) >= 5, timeout=10)
+        assert until(lambda: len(failures()) >= 5, timeout=10)
         assert not elector.is_leader()
     finally:
         elector.stop()
@@ -355,7 +347,7 @@ def test_three_electors_elect_exactly_one_leader(election: Backend) -> None:
     electors = [election.make(f"cp-{i}") for i in range(3)]
     for elector in electors:
         elector.start()
-    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
+    assert until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
     (leader,) = _leaders(electors)
     # renewals keep it, for several leases; no flapping
     assert _watch_for_split_brain(electors, 2 * election.lease) == {leader}
@@ -366,7 +358,7 @@ def test_stopping_the_leader_elects_another_and_releases_the_lock(election: Back
     electors = [election.make(f"cp-{i}") for i in range(3)]
     for elector in electors:
         elector.start()
-    assert _until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
+    assert until(lambda: len(_leaders(electors)) == 1, timeout=4 * election.lease)
     leader = next(e for e in electors if e.is_leader())
     started = time.monotonic()
     leader.stop()
@@ -377,7 +369,7 @@ def test_stopping_the_leader_elects_another_and_releases_the_lock(election: Back
     others = [e for e in electors if e is not leader]
     # released, so the next attempt wins, before the lease of a silent holder could have passed
     deadline = started + election.after_release
-    assert _until(lambda: len(_leaders(others)) == 1, timeout=deadline - time.monotonic())
+    assert until(lambda: len(_leaders(others)) == 1, timeout=deadline - time.monotonic())
     (successor,) = _leaders(others)
     assert successor != leader.instance_id
     assert _watch_for_split_brain(electors, 2 * election.lease) == {successor}
@@ -438,7 +430,7 @@ def test_a_callback_may_stop_its_elector(election: Backend) -> None:
     recorder.attach(elector)
     elector.start()
     assert recorder.wait_for(["started", "stopped"], timeout=4 * election.lease)
-    assert _until(lambda: not elector._thread.is_alive(), timeout=2 * election.lease)
+    assert until(lambda: not elector._thread.is_alive(), timeout=2 * election.lease)
     assert not elector.is_leader()
     assert election.owner() is None  # released on the way out
 
@@ -476,7 +468,7 @@ def test_a_leader_whose_heartbeat_hangs_steps_down_before_its_lease_ends(
     with psycopg.connect(lock_db) as blocker:  # a transaction holding the row: heartbeats block on it
         blocker.execute("SELECT * FROM locks WHERE name = %s FOR UPDATE", (LOCK_NAME,))
         blocked = time.monotonic()
-        assert _until(lambda: not elector.is_leader(), timeout=LEASE)
+        assert until(lambda: not elector.is_leader(), timeout=LEASE)
         assert time.monotonic() - blocked < 0.9 * LEASE + 0.05  # before anyone else could take over
         assert recorder.wait_for(["started", "stopped"], timeout=LEASE)
         blocker.rollback()
@@ -520,7 +512,7 @@ def test_kubernetes_failures_are_logged_at_debug_three_times_then_as_errors(
 
     elector.start()
     try:
-        assert _until(lambda: len(failures()) >= 5, timeout=10)
+        assert until(lambda: len(failures()) >= 5, timeout=10)
         assert not elector.is_leader()
     finally:
         elector.stop()
@@ -600,7 +592,7 @@ def test_two_kuma_cp_on_one_cluster_one_leads_and_the_other_takes_over_when_it_i
     try:
         for plane in planes:
             plane.wait_ready(timeout=60)
-        assert _until(lambda: sorted(_leader_gauge(p) or 0.0 for p in planes) == [0.0, 1.0], timeout=10)
+        assert until(lambda: sorted(_leader_gauge(p) or 0.0 for p in planes) == [0.0, 1.0], timeout=10)
         for _ in range(4):  # exactly one, for a while
             assert sorted(_leader_gauge(p) or 0.0 for p in planes) == [0.0, 1.0]
             time.sleep(0.3)
@@ -613,7 +605,7 @@ def test_two_kuma_cp_on_one_cluster_one_leads_and_the_other_takes_over_when_it_i
         killed = time.monotonic()
         # within a lease after the follower last saw a renewal, and its next attempt (jittered); loaded
         # CI machines answer slowly, hence the slack
-        assert _until(lambda: _leader_gauge(follower) == 1.0, timeout=E2E_LEASE + 2.2 * E2E_RETRY + 3)
+        assert until(lambda: _leader_gauge(follower) == 1.0, timeout=E2E_LEASE + 2.2 * E2E_RETRY + 3)
         print(f"\nkuma-cp took over {time.monotonic() - killed:.2f}s after the leader was SIGKILLed")
         taken = Lease(k8s_api, namespace, "cp-leader-lease").get()
         assert taken is not None

@@ -7,8 +7,7 @@ arrive, owner cascades from its index, and a watch that expires (410 Gone).
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,20 +16,11 @@ import kv
 from kuma_cp import resources
 from kuma_cp.crds import crd_documents, kinds
 from kv.drivers.k8s import KubernetesDriver
-from tests.conftest import install_crds, k8s_kubeconfig
+from tests.conftest import install_crds, k8s_kubeconfig, until
 
 pytestmark = pytest.mark.k8s
 SYSTEM = "kuma-system"
 MT_SPEC = {"targetRef": {"kind": "Mesh"}}
-
-
-def _until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def _driver(**options: Any) -> KubernetesDriver:
@@ -109,10 +99,10 @@ def test_writes_read_back_at_once_and_others_arrive_through_the_watch(driver: Ku
     driver._custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)  # another writer
     try:
         assert store.get("Mesh", "", "cache-behind", consistent=True).key.name == "cache-behind"
-        assert _until(lambda: "cache-behind" in {r.key.name for r in store.list("Mesh").items})
+        assert until(lambda: "cache-behind" in {r.key.name for r in store.list("Mesh").items}, 5.0)
     finally:
         driver._custom.delete_cluster_custom_object("kuma.io", "v1alpha1", "meshes", "cache-behind")
-    assert _until(lambda: "cache-behind" not in {r.key.name for r in store.list("Mesh").items})
+    assert until(lambda: "cache-behind" not in {r.key.name for r in store.list("Mesh").items}, 5.0)
     store.delete("Mesh", "", "cache-watch")
     with pytest.raises(kv.NotFound):
         store.get("Mesh", "", "cache-watch")  # a delete is gone from the cache when it returns
@@ -174,14 +164,15 @@ def test_an_expired_watch_lists_again_and_subscribers_are_told(driver: Kubernete
         informer.stop()  # cut the open watch: it resumes from that version
         driver._custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)
         try:
-            assert _until(lambda: subscription.dropped > dropped), "no gap reported after a 410"
-            assert _until(lambda: "cache-gone-2" in {r.key.name for r in store.list("Mesh").items})
+            assert until(lambda: subscription.dropped > dropped, 5.0), "no gap reported after a 410"
+            assert until(lambda: "cache-gone-2" in {r.key.name for r in store.list("Mesh").items}, 5.0)
             store.create(kv.Record(key=kv.Key("Mesh", "", "cache-gone-3"), spec={}))
-            assert _until(
+            assert until(
                 lambda: any(
                     isinstance(e, kv.ResourceChanged) and e.name == "cache-gone-3"
                     for e in iter(lambda: subscription.get(timeout=0.05), None)
-                )
+                ),
+                5.0,
             ), "events did not resume after the re-list"
         finally:
             for name in ("cache-gone", "cache-gone-2", "cache-gone-3"):

@@ -179,12 +179,9 @@ class KubernetesDriver:
         """The object holding *key*, from the API server (`NotFound` if none), also put in the cache."""
         kind = self._kind(key.type)
         namespace, name = self._mapper.locate(kind, key)
-        entry = self._mapper.entry(kind, self._call(kind, "get", namespace, key, name=name))
+        entry = self._remember(kind, self._call(kind, "get", namespace, key, name=name))
         if entry.row.key.mesh != key.mesh:
             raise NotFound.of(key)  # the same object, asked for in another mesh
-        informer = self._informers[kind.type]
-        if informer.cache.synced.is_set():
-            informer.cache.put(entry)
         return entry
 
     def _cache(self, kind: Kind) -> KindCache:
@@ -212,12 +209,15 @@ class KubernetesDriver:
             log.debug("could not create namespace %s: %s", namespace, exc)
         self._namespaces.add(namespace)
 
-    def _stored(self, kind: Kind, obj: Mapping[str, Any]) -> Row:
-        """The record a write returned, put in the cache first (so this process reads its writes)."""
+    def _remember(self, kind: Kind, obj: Mapping[str, Any]) -> Entry:
+        """The entry for an object the API server just returned, put in the cache once it is filled.
+
+        So this process reads its own writes, and a live read never leaves the cache behind it.
+        """
         entry = self._mapper.entry(kind, obj)
         if (cache := self._informers[kind.type].cache).synced.is_set():
             cache.put(entry)
-        return entry.row
+        return entry
 
     # --- the Driver protocol -----------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ class KubernetesDriver:
         check_size(body, row.key)
         namespace = body["metadata"].get("namespace")
         self._ensure_namespace(namespace)
-        return self._stored(kind, self._call(kind, "create", namespace, row.key, body=body))
+        return self._remember(kind, self._call(kind, "create", namespace, row.key, body=body)).row
 
     def update(  # noqa: D102
         self,
@@ -279,9 +279,8 @@ class KubernetesDriver:
         )
         check_size(body, key)
         meta = body["metadata"]
-        return self._stored(
-            kind, self._call(kind, "replace", meta.get("namespace"), key, name=meta["name"], body=body)
-        )
+        replaced = self._call(kind, "replace", meta.get("namespace"), key, name=meta["name"], body=body)
+        return self._remember(kind, replaced).row
 
     def delete(self, key: Key, *, expected: str | None = None) -> None:  # noqa: D102
         entry = self._current(key, expected)

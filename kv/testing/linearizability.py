@@ -138,7 +138,12 @@ class _ChainCheck:
         return successors
 
     def order(self, successors: dict[str, list[Operation]], effective: set[str]) -> None:
-        """Order the incarnations by real time and check the whole sequence (see `feasible`)."""
+        """Order the incarnations by real time and check the whole sequence (see `feasible`).
+
+        A record left alive may have been ended by unknown-outcome updates and a delete (`ending`): the
+        chains are tried as they are, then so extended; the first reading that fits wins, else the first's
+        violations are reported (the extended one's where several records would be alive).
+        """
         chains: list[list[Operation]] = []
         for create in self.ops:
             if create.kind == "create" and create.wrote in effective:
@@ -148,14 +153,19 @@ class _ChainCheck:
                     if len(chain) > len(self.ops):
                         break  # a cycle (a store's bug), reported as a fork or a version conflict
                 chains.append(chain)
-        alive = [c for c in chains if c[-1].kind != "delete"]
-        for chain in alive if len(alive) > 1 else []:  # unknown updates and a delete may have ended some
-            chain.extend(self.ending(chain[-1].wrote, 0))
-            effective.update(op.wrote or "" for op in chain)
+        extended = [c if c[-1].kind == "delete" else c + self.ending(c[-1].wrote, 0) for c in chains]
+        readings = [chains, extended] if extended != chains else [chains]
+        if sum(c[-1].kind != "delete" for c in chains) > 1:
+            readings.reverse()
+        found = [self.sequence(reading) for reading in readings]
+        self.out.extend(next((f for f in found if not f), found[0]))
+
+    def sequence(self, chains: list[list[Operation]]) -> list[Violation]:
+        """The violations of the best order of *chains* that respects real time (none if one fits)."""
         alive = [c for c in chains if c[-1].kind != "delete"]
         if len(alive) > 1:
-            self.flag("two records alive", "creates succeeded with no delete between", *(c[0] for c in alive))
-            return
+            message = "creates succeeded with no delete between"
+            return [Violation(self.key, "two records alive", message, tuple(c[0] for c in alive))]
         before = {  # (a, b): chain a must come before chain b
             (a, b)
             for a, b in itertools.permutations(range(len(chains)), 2)
@@ -165,7 +175,8 @@ class _ChainCheck:
         while free := {i for i in left if not any(a in left for a, b in before if b == i)}:
             left -= free
         if left:
-            return self.flag("overlapping records", "no order fits real time", *(chains[i][0] for i in left))
+            ops = tuple(chains[i][0] for i in left)
+            return [Violation(self.key, "overlapping records", "no order fits real time", ops)]
         first, chosen = list[Violation](), tuple[int, ...]()
         for n, permutation in enumerate(_extensions(len(chains), before)):
             found: list[Violation] = []
@@ -174,8 +185,7 @@ class _ChainCheck:
                 first, chosen = found, permutation
             if not found or n >= 200:
                 break
-        self.out.extend(first)
-        self.absent([chains[i] for i in chosen])
+        return first + self.absent([chains[i] for i in chosen])
 
     def ending(self, wrote: str | None, depth: int) -> list[Operation]:
         """Unknown-outcome updates, then an unknown delete, that may have ended the record at *wrote*."""
@@ -207,8 +217,9 @@ class _ChainCheck:
                 message = f"#{first.id} completed before #{later.id} was invoked, yet #{later.id} comes first"
                 return found.append(Violation(self.key, kind, message, (first, later)))
 
-    def absent(self, chains: list[list[Operation]]) -> None:
+    def absent(self, chains: list[list[Operation]]) -> list[Violation]:
         """Each NotFound read overlaps a period when the record could be absent (a necessary condition)."""
+        found = []
         starts: list[Operation | None] = [None, *(c[-1] for c in chains)]  # a delete, else the last write
         gaps = list(zip(starts, [*(c[0] for c in chains), None], strict=True))
         for read in self.absent_reads:
@@ -219,7 +230,8 @@ class _ChainCheck:
             ):
                 creates = [end for _, end in gaps if end is not None and end.complete < read.invoke]
                 message = "returned NotFound after the create completed, with no delete in between (lost ack)"
-                self.flag("stale NotFound", message, read, *creates[-1:])
+                found.append(Violation(self.key, "stale NotFound", message, (read, *creates[-1:])))
+        return found
 
 
 def _when(op: Operation) -> float:

@@ -175,6 +175,22 @@ def test_unknown_writes_may_or_may_not_have_happened() -> None:
         accepted(numbered(op("create", 0, 1, w="a", version_out="1"), lost, then))
 
 
+def test_a_lone_record_may_have_been_ended_by_a_delete_whose_outcome_is_unknown() -> None:
+    """The one record left alive need not come last: an unknown delete may have ended it (from Hypothesis)."""
+    unknown: dict[str, Any] = {"outcome": "unknown", "value_out": None}
+    start = numbered(
+        op("create", 0, float("inf"), w="a", **unknown),
+        op("get", 1, 1, w="a", version_out="1"),
+        op("delete", 2, float("inf"), prev="a", version_in="1", **unknown),
+    )
+    recreated = [
+        op("create", 3, float("inf"), w="b", **unknown),
+        op("delete", 9, 9, prev="b", version_in="2"),
+    ]
+    accepted(numbered(*start, *recreated))
+    accepted(numbered(*start, op("get", 9, 9, outcome="fail", error="NotFound")))
+
+
 # -- the workload on every backend, and planted bugs --------------------------------------------------------
 
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from kuma_cp.crds import crd_documents, kinds
+from kuma_cp.leader_kubernetes import LEASE_NAME
 
 __all__ = [
     "DIAGNOSTICS_PORT",
-    "LEADER_LEASE",
     "NAME",
     "cluster_role_rules",
     "control_plane_documents",
@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 NAME = "kuma-control-plane"  # the chart's "{{ kuma.name }}-control-plane", for the release name kuma
-LEADER_LEASE = "cp-leader-lease"  # the Lease the Kubernetes store's leader election holds
 DIAGNOSTICS_PORT = 5680
 API_PORT = 5681
 API_HTTPS_PORT = 5682
@@ -76,7 +75,7 @@ def role_rules() -> list[dict[str, Any]]:
     return [
         # The elector reads and replaces its one Lease (kv.drivers.k8s.lease), and creates it first; a
         # create cannot be limited to a name (the API server authorizes it before the body is read).
-        {**leases, "resourceNames": [LEADER_LEASE], "verbs": ["get", "update"]},
+        {**leases, "resourceNames": [LEASE_NAME], "verbs": ["get", "update"]},
         {**leases, "verbs": ["create"]},
         {"apiGroups": [""], "resources": native, "verbs": list(NATIVE_VERBS)},
     ]

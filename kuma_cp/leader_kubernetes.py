@@ -34,10 +34,11 @@ from typing import Protocol
 from kuma_cp.leader import _QUIET_FAILURES, LeaderElector, _bounded
 from kv.drivers.k8s.lease import LeaseRecord
 
-__all__ = ["JITTER_FACTOR", "KubernetesElector", "LeaseLock"]
+__all__ = ["JITTER_FACTOR", "LEASE_NAME", "KubernetesElector", "LeaseLock"]
 
 log = logging.getLogger("kuma-cp.leader")
 JITTER_FACTOR = 1.2  # client-go's leaderelection.JitterFactor
+LEASE_NAME = "cp-leader-lease"  # Kuma's LeaderElectionID: the Lease in the system namespace
 
 
 class LeaseLock(Protocol):

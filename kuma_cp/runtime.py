@@ -37,7 +37,6 @@ from kuma_cp.tls import server_credentials
 __all__ = ["LOCALHOST_WARNING", "Runtime"]
 
 log = logging.getLogger("kuma-cp.run")
-LEADER_LEASE = "cp-leader-lease"  # Kuma's LeaderElectionID
 LOCALHOST_WARNING = (
     "WARNING: you can access Control Plane API as admin by sending requests from the same machine where "
     "Control Plane runs. To increase security, it is recommended to extract admin credentials and set "
@@ -72,12 +71,12 @@ class Runtime:
     def _kubernetes_elector(self) -> LeaderElector:
         """Kuma's controller-runtime election: the Lease ``cp-leader-lease`` in the system namespace."""
         from kuma_cp.k8sconfig import LEADER_ELECTION_RETRY_PERIOD  # only for the kubernetes store
-        from kuma_cp.leader_kubernetes import KubernetesElector
+        from kuma_cp.leader_kubernetes import LEASE_NAME, KubernetesElector
 
         assert self.store is not None  # opened before the elector
         election = self.config.runtime.kubernetes.leader_election
         return KubernetesElector(
-            self.store.driver.lease(LEADER_LEASE),  # type: ignore[attr-defined]
+            self.store.driver.lease(LEASE_NAME),  # type: ignore[attr-defined]
             instance_id=self.instance_id,
             lease_duration=election.lease_duration.total_seconds(),
             renew_deadline=election.renew_deadline.total_seconds(),

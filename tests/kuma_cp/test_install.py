@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 import kv
-from kuma_cp import install, resources, runtime
+from kuma_cp import install, leader_kubernetes, resources
 from kuma_cp.cli import cli
 from kuma_cp.config import load
 from kuma_cp.crds import crd_documents, kinds
@@ -82,7 +82,6 @@ def test_rbac_is_the_stores_kinds_and_the_system_namespaces_objects_only() -> No
             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
         }
     ]
-    assert install.LEADER_LEASE == runtime.LEADER_LEASE  # the Lease the rule names is the one elected with
     role = objects["Role"]
     assert role["metadata"]["namespace"] == "mesh-cp"
     assert role["rules"] == [
@@ -308,7 +307,9 @@ def test_kuma_cp_runs_as_the_service_account(cluster: Cluster) -> None:
         path = f"/meshes/default/meshtrafficpermissions/mtp-1.{SYSTEM}"
         assert plane.put(path, policy).status_code == 201, plane.logs()
         assert plane.metric("leader") == 1.0
-        lease = client.CoordinationV1Api(cluster.admin).read_namespaced_lease(install.LEADER_LEASE, SYSTEM)
+        lease = client.CoordinationV1Api(cluster.admin).read_namespaced_lease(
+            leader_kubernetes.LEASE_NAME, SYSTEM
+        )
         holder = lease.spec.holder_identity if lease.spec else None
         assert holder, "the leader holds no Lease"
         assert f"instance {holder} became the leader" in plane.logs()

@@ -138,7 +138,7 @@ def _kubernetes(types: Types) -> StoreFactory:
     driver, kinds = _SHARED["kubernetes"]
 
     def kubernetes() -> kv.Store:
-        custom = driver._custom
+        custom = driver._call.custom
         for kind in kinds:  # a clean slate: every object of every test kind goes
             found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
             for obj in found.get("items") or []:

@@ -510,7 +510,7 @@ def test_on_kubernetes_a_config_is_kumas_config_map() -> None:
     for store in _kubernetes_store():
         driver: Any = store.driver
         store.create(kv.Record(key=kv.Key("Config", "", "kuma-cluster-id"), spec={"config": "c0ffee"}))
-        config_map = driver._core.read_namespaced_config_map("kuma-cluster-id", SYSTEM)
+        config_map = driver._call.core.read_namespaced_config_map("kuma-cluster-id", SYSTEM)
         assert (config_map.data, config_map.kind, config_map.metadata.namespace) == (
             {"config": "c0ffee"},
             "ConfigMap",
@@ -521,14 +521,14 @@ def test_on_kubernetes_a_config_is_kumas_config_map() -> None:
         with pytest.raises(kv.Invalid, match='only the string field "config"'):
             store.create(kv.Record(key=kv.Key("Config", "", "odd"), spec={"config": 1}))
         written_by_kuma = {"metadata": {"name": "kuma-control-plane-config"}, "data": {"config": "{}"}}
-        driver._core.create_namespaced_config_map(SYSTEM, written_by_kuma)
+        driver._call.core.create_namespaced_config_map(SYSTEM, written_by_kuma)
         driver.refresh()  # written behind the driver's back: its cache learns of it now
         try:
             got = store.get("Config", "", "kuma-control-plane-config")
             assert (got.spec, got.labels) == ({"config": "{}"}, {})
             assert "kuma-control-plane-config" in {r.key.name for r in store.list("Config").items}
         finally:
-            driver._core.delete_namespaced_config_map("kuma-control-plane-config", SYSTEM)
+            driver._call.core.delete_namespaced_config_map("kuma-control-plane-config", SYSTEM)
 
 
 @pytest.mark.k8s
@@ -540,7 +540,7 @@ def test_on_kubernetes_a_service_insight_is_cluster_scoped_with_its_mesh_in_a_fi
         key = kv.Key("ServiceInsight", "demo", "all-services-demo")  # no ".namespace": cluster-scoped
         store.create(kv.Record(key=key, spec={"services": {"web": {"dataplanes": {"online": 1}}}}))
         try:
-            obj = driver._custom.get_cluster_custom_object(
+            obj = driver._call.custom.get_cluster_custom_object(
                 "kuma.io", "v1alpha1", "serviceinsights", "all-services-demo"
             )
             assert (obj["kind"], obj["mesh"], obj["spec"]["services"]["web"]) == (

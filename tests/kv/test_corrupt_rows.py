@@ -296,7 +296,7 @@ def k8s() -> Iterator[tuple[kv.Store, Callable[..., None]]]:
     manifest["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = schema
     install_crds(kubeconfig, [manifest])
     driver = KubernetesDriver.from_url(kinds=[kind], kubeconfig=kubeconfig, system_namespace="kv-system")
-    custom, where = driver._custom, (GROUP, kind.version)
+    custom, where = driver._call.custom, (GROUP, kind.version)
 
     def plant(name: str, **fields: Any) -> None:
         body = {"apiVersion": "/".join(where), "kind": "Widget", "metadata": {"name": name}, **fields}

@@ -117,13 +117,15 @@ def test_secrets_are_native_secrets_in_the_system_namespace(
     value = base64.b64encode(b"s3cret").decode()
     store.create(kv.Record(key=kv.Key("Secret", "default", "sec-1"), spec={"data": value}))
     store.create(kv.Record(key=kv.Key("GlobalSecret", "", "gsec-1"), spec={"data": value}))
-    secret = kuma_driver._core.read_namespaced_secret("sec-1", SYSTEM)
+    secret = kuma_driver._call.core.read_namespaced_secret("sec-1", SYSTEM)
     assert (secret.type, secret.data, secret.metadata.labels["kuma.io/mesh"]) == (
         "system.kuma.io/secret",
         {"value": value},
         "default",
     )
-    assert kuma_driver._core.read_namespaced_secret("gsec-1", SYSTEM).type == "system.kuma.io/global-secret"
+    assert (
+        kuma_driver._call.core.read_namespaced_secret("gsec-1", SYSTEM).type == "system.kuma.io/global-secret"
+    )
     assert [r.key.name for r in store.list("Secret").items] == ["sec-1"]
     assert [r.key.name for r in store.list("GlobalSecret").items] == ["gsec-1"]
     assert store.get("Secret", "default", "sec-1").spec == {"data": value}
@@ -146,7 +148,7 @@ def test_objects_written_by_go_kuma_read_as_kuma_reads_them(
     store: kv.Store, kuma_driver: KubernetesDriver
 ) -> None:
     kind = kuma_driver._kinds["MeshTimeout"]
-    kuma_driver._ensure_namespace("kuma-demo")
+    kuma_driver._call.ensure_namespace("kuma-demo")
     body = {
         "apiVersion": "kuma.io/v1alpha1",
         "kind": "MeshTimeout",
@@ -187,7 +189,9 @@ def test_kuma_cp_run_on_kubernetes_serves_the_api_end_to_end(kuma_driver: Kubern
     from tests.kuma_cp.e2e import ControlPlane
 
     _clean(kuma_driver)
-    kuma_driver._ensure_namespace(SYSTEM)  # the operator's, as with Go Kuma: kuma-cp refuses to start without
+    kuma_driver._call.ensure_namespace(
+        SYSTEM
+    )  # the operator's, as with Go Kuma: kuma-cp refuses to start without
     migrate = subprocess.run(
         [sys.executable, "-m", "kuma_cp", "migrate", "up"],
         env={"KUMA_STORE_TYPE": "kubernetes"},

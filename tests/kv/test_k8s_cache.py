@@ -96,12 +96,12 @@ def test_writes_read_back_at_once_and_others_arrive_through_the_watch(driver: Ku
         "metadata": {"name": "cache-behind"},
         "spec": {},
     }
-    driver._custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)  # another writer
+    driver._call.custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)  # another writer
     try:
         assert store.get("Mesh", "", "cache-behind", consistent=True).key.name == "cache-behind"
         assert until(lambda: "cache-behind" in {r.key.name for r in store.list("Mesh").items}, 5.0)
     finally:
-        driver._custom.delete_cluster_custom_object("kuma.io", "v1alpha1", "meshes", "cache-behind")
+        driver._call.custom.delete_cluster_custom_object("kuma.io", "v1alpha1", "meshes", "cache-behind")
     assert until(lambda: "cache-behind" not in {r.key.name for r in store.list("Mesh").items}, 5.0)
     store.delete("Mesh", "", "cache-watch")
     with pytest.raises(kv.NotFound):
@@ -124,12 +124,16 @@ def test_a_mesh_owns_its_resources_and_deleting_it_lists_nothing(
     store = kv.Store(driver, catalog=resources.catalog())
     mesh = _mesh(store, "cache-owner")
     keys = _owned(store, "cache-owner", 4)
-    obj = driver._custom.get_namespaced_custom_object("kuma.io", "v1alpha1", SYSTEM, "meshtimeouts", "mt-0")
+    obj = driver._call.custom.get_namespaced_custom_object(
+        "kuma.io", "v1alpha1", SYSTEM, "meshtimeouts", "mt-0"
+    )
     references = obj["metadata"].get("ownerReferences") or []
     if driver._skip_references:  # KUMA_RUNTIME_KUBERNETES_SKIP_MESH_OWNER_REFERENCE: no garbage collection
         assert references == []
     else:
-        mesh_obj = driver._custom.get_cluster_custom_object("kuma.io", "v1alpha1", "meshes", "cache-owner")
+        mesh_obj = driver._call.custom.get_cluster_custom_object(
+            "kuma.io", "v1alpha1", "meshes", "cache-owner"
+        )
         assert references == [
             {
                 "apiVersion": "kuma.io/v1alpha1",
@@ -162,7 +166,7 @@ def test_an_expired_watch_lists_again_and_subscribers_are_told(driver: Kubernete
         }
         informer._version = "1"  # long compacted away: the API server answers the next watch with 410 Gone
         informer.stop()  # cut the open watch: it resumes from that version
-        driver._custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)
+        driver._call.custom.create_cluster_custom_object("kuma.io", "v1alpha1", "meshes", body)
         try:
             assert until(lambda: subscription.dropped > dropped, 5.0), "no gap reported after a 410"
             assert until(lambda: "cache-gone-2" in {r.key.name for r in store.list("Mesh").items}, 5.0)

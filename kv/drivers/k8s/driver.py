@@ -33,7 +33,7 @@ from kubernetes import client
 from kv.driver import Listener, Query, Row
 from kv.drivers.k8s import connect
 from kv.drivers.k8s.cache import Entry, KindCache
-from kv.drivers.k8s.errors import translate_errors
+from kv.drivers.k8s.calls import Calls
 from kv.drivers.k8s.informer import Informer, Merger
 from kv.drivers.k8s.kinds import NATIVE_KINDS, Kind
 from kv.drivers.k8s.lease import Lease
@@ -65,18 +65,14 @@ class KubernetesDriver:
         burst: int = 100,
         skip_owner_references: Iterable[str] = (),
     ) -> None:
-        # The client's own annotations are partial: it is used through Any, behind this module's boundary.
-        self._api: Any = api
-        self._custom: Any = client.CustomObjectsApi(api)
-        self._core: Any = client.CoreV1Api(api)
         self._kinds = {kind.type: kind for kind in kinds}
         self._system_namespace = system_namespace
         self._annotation_labels = frozenset(annotation_labels)
         self._mapper = Mapper(system_namespace, self._annotation_labels)
         self._timeout = timeout
         self._limiter = RateLimiter(qps, burst)
+        self._call = Calls(api, self._limiter, timeout, system_namespace)
         self._skip_references = frozenset(skip_owner_references)
-        self._namespaces: set[str] = set()
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._stopping = threading.Event()
@@ -85,11 +81,10 @@ class KubernetesDriver:
         watching = copy.deepcopy(api.configuration)
         watching.connection_pool_maxsize = len(self._kinds) + 2
         self._watch_api: Any = client.ApiClient(watching)
-        watch_custom, watch_core = client.CustomObjectsApi(self._watch_api), client.CoreV1Api(self._watch_api)
         self._informers = {
             kind.type: Informer(
                 kind.type,
-                self._lister(kind, watch_custom, watch_core),
+                self._call.lister(kind, self._watch_api),
                 plain=self._watch_api.sanitize_for_serialization,
                 to_entry=functools.partial(self._mapper.entry, kind),
                 cache=KindCache(),
@@ -120,12 +115,16 @@ class KubernetesDriver:
 
     def check(self) -> None:
         """Raise a kv error saying what is missing: the server, a CRD or the system namespace."""
-        connect.preflight(self._api, self._kinds.values(), self._system_namespace, self._limiter.acquire)
+        connect.preflight(self._call.api, self._kinds.values(), self._system_namespace, self._limiter.acquire)
 
     def lease(self, name: str) -> Lease:
         """The Lease *name* in the system namespace, for leader election."""
         return Lease(
-            self._api, self._system_namespace, name, timeout=self._timeout, before_call=self._limiter.acquire
+            self._call.api,
+            self._system_namespace,
+            name,
+            timeout=self._timeout,
+            before_call=self._limiter.acquire,
         )
 
     # --- raw calls ---------------------------------------------------------------------------------
@@ -135,45 +134,6 @@ class KubernetesDriver:
         if kind is None:
             raise Invalid(f"type {quote(type_name)} has no Kubernetes kind registered with this store")
         return kind
-
-    def _lister(self, kind: Kind, custom: Any, core: Any) -> Callable[..., Any]:
-        """Lists (with ``watch=True``: watches) the objects of *kind*; native ones in the system namespace."""
-        if not kind.native:
-
-            def list_objects(**kw: Any) -> Any:
-                return custom.list_cluster_custom_object(kind.group, kind.version, kind.plural, **kw)
-
-            return list_objects
-        if kind.scope == "secret":  # only Kuma's Secrets, by their type
-            secrets = core.list_namespaced_secret
-
-            def list_secrets(**kw: Any) -> Any:
-                return secrets(self._system_namespace, field_selector=f"type={kind.secret_type}", **kw)
-
-            return list_secrets
-        config_maps = core.list_namespaced_config_map
-
-        def list_config_maps(**kw: Any) -> Any:
-            return config_maps(self._system_namespace, **kw)
-
-        return list_config_maps
-
-    def _call(self, kind: Kind, verb: str, namespace: str | None, key: Key | None = None, **kw: Any) -> Any:
-        """One request for an object of *kind*, its errors translated (for *key*), its answer plain JSON."""
-        self._limiter.acquire()
-        kw["_request_timeout"] = self._timeout
-        with translate_errors(key, conflict_when_missing=verb == "replace"):
-            if kind.native:
-                noun = "secret" if kind.scope == "secret" else "config_map"
-                core_verb = "read" if verb == "get" else verb  # CoreV1Api reads, CustomObjectsApi gets
-                found = getattr(self._core, f"{core_verb}_namespaced_{noun}")(namespace=namespace, **kw)
-                return self._api.sanitize_for_serialization(found)
-            common = (kind.group, kind.version)
-            if namespace is None:
-                return getattr(self._custom, f"{verb}_cluster_custom_object")(*common, kind.plural, **kw)
-            return getattr(self._custom, f"{verb}_namespaced_custom_object")(
-                *common, namespace, kind.plural, **kw
-            )
 
     def _live(self, key: Key) -> Entry:
         """The object holding *key*, from the API server (`NotFound` if none), also put in the cache."""
@@ -195,19 +155,6 @@ class KubernetesDriver:
         if entry is None or (expected is not None and entry.row.version != expected):
             return self._live(key)
         return entry
-
-    def _ensure_namespace(self, namespace: str | None) -> None:
-        if namespace is None or namespace in self._namespaces:
-            return
-        try:
-            self._limiter.acquire()
-            with translate_errors(Key("Namespace", "", namespace)):
-                self._core.create_namespace({"metadata": {"name": namespace}}, _request_timeout=self._timeout)
-        except AlreadyExists:
-            pass
-        except KVError as exc:  # not allowed (Kuma's RBAC has no namespace creation): writing tells
-            log.debug("could not create namespace %s: %s", namespace, exc)
-        self._namespaces.add(namespace)
 
     def _remember(self, kind: Kind, obj: Mapping[str, Any]) -> Entry:
         """The entry for an object the API server just returned, put in the cache once it is filled.
@@ -244,7 +191,7 @@ class KubernetesDriver:
         body = self._mapper.body(kind, row, owner_uid=owner_uid, references=references)
         check_size(body, row.key)
         namespace = body["metadata"].get("namespace")
-        self._ensure_namespace(namespace)
+        self._call.ensure_namespace(namespace)
         return self._remember(kind, self._call(kind, "create", namespace, row.key, body=body)).row
 
     def update(  # noqa: D102
@@ -377,7 +324,7 @@ class KubernetesDriver:
         with self._lock:
             self._listeners = []
         self._watch_api.close()
-        self._api.close()
+        self._call.api.close()
 
 
 if TYPE_CHECKING:

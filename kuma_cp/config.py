@@ -155,6 +155,24 @@ class ApiServerConfig:
     """Empty, as Kuma since CVE-2026-45021: no CORS headers; a comma list of origins (or .*) enables them."""
     read_only: bool = setting("readOnly", env="KUMA_API_SERVER_READ_ONLY", default=False)
     """Off, as Kuma: writes allowed; on, every write answers 405."""
+    read_header_timeout: timedelta = setting(
+        "readHeaderTimeout", env="KUMA_API_SERVER_READ_HEADER_TIMEOUT", default=timedelta(seconds=1)
+    )
+    """1s, as Kuma: a connection that has not sent a request's head by then is closed (0: readTimeout)."""
+    read_timeout: timedelta = setting(
+        "readTimeout", env="KUMA_API_SERVER_READ_TIMEOUT", default=timedelta(seconds=10)
+    )
+    """10s, as Kuma: the longest a whole request, body included, may take to arrive (0: no limit)."""
+    write_timeout: timedelta = setting(
+        "writeTimeout", env="KUMA_API_SERVER_WRITE_TIMEOUT", default=timedelta(seconds=30)
+    )
+    """30s, as Kuma: from the end of a request's head until its response is sent (0: no limit)."""
+    idle_timeout: timedelta = setting(
+        "idleTimeout", env="KUMA_API_SERVER_IDLE_TIMEOUT", default=timedelta(minutes=2)
+    )
+    """2m, as Kuma: how long a kept-alive connection waits for its next request (0: readTimeout)."""
+    max_connections: int = setting("maxConnections", env="KUMA_API_SERVER_MAX_CONNECTIONS", default=4096)
+    """4096 (kuma-store's own; Go has no cap): per listener, a connection beyond it is closed (0: none)."""
 
 
 @frozen
@@ -209,6 +227,22 @@ def _validate_store(store: StoreConfig) -> list[str]:
     return problems
 
 
+def _validate_deadlines(api: ApiServerConfig) -> list[str]:
+    problems = [
+        f"ApiServer validation failed: .{name} must be greater or equal 0s"
+        for name, value in (
+            ("ReadHeaderTimeout", api.read_header_timeout),
+            ("ReadTimeout", api.read_timeout),
+            ("WriteTimeout", api.write_timeout),
+            ("IdleTimeout", api.idle_timeout),
+        )
+        if value < timedelta(0)
+    ]
+    if api.max_connections < 0:
+        problems.append("ApiServer validation failed: .MaxConnections cannot be negative")
+    return problems
+
+
 def validate(config: Config) -> Config:
     """Return *config* if usable, else raise `ConfigError` with Kuma's message chain."""
     problems = []
@@ -239,6 +273,7 @@ def validate(config: Config) -> Config:
     ):
         if not 0 <= port <= 65535:
             problems.append(f"{what} must be in the range [0, 65535]")
+    problems += _validate_deadlines(config.api_server)
     authn, access = config.api_server.authn, config.access
     if authn.type not in AUTHN_TYPES:  # Kuma finds this when it starts, with this message
         problems.append(f"there is not implementation of authn named {authn.type}")

@@ -21,7 +21,7 @@ from kuma_cp import defaults
 from kuma_cp.api import IndexInfo, api_app
 from kuma_cp.bus import EventBus, Resync
 from kuma_cp.cache import CachedReader
-from kuma_cp.config import Config
+from kuma_cp.config import ApiServerConfig, Config
 from kuma_cp.diagnostics import diagnostics_app
 from kuma_cp.leader import LeaderElector, MemoryElector, PostgresElector, instance_id
 from kuma_cp.manager import ResourceManager
@@ -30,7 +30,7 @@ from kuma_cp.security import bootstrap_admin_token, ensure_signing_key
 from kuma_cp.security.config import split_list
 from kuma_cp.security.middleware import secure_app
 from kuma_cp.security.tokens import ADMIN_TOKEN
-from kuma_cp.servers import TLS, Server, ServerError
+from kuma_cp.servers import TLS, Deadlines, Server, ServerError
 from kuma_cp.stores import SetupError, open_store
 from kuma_cp.tls import server_credentials
 
@@ -42,6 +42,17 @@ LOCALHOST_WARNING = (
     "Control Plane runs. To increase security, it is recommended to extract admin credentials and set "
     "KUMA_API_SERVER_AUTHN_LOCALHOST_IS_ADMIN to false."
 )
+
+
+def api_deadlines(api: ApiServerConfig) -> Deadlines:
+    """The API servers' deadlines and connection cap, from ``apiServer``."""
+    return Deadlines(
+        read_header=api.read_header_timeout.total_seconds(),
+        read=api.read_timeout.total_seconds(),
+        write=api.write_timeout.total_seconds(),
+        idle=api.idle_timeout.total_seconds(),
+        max_connections=api.max_connections,
+    )
 
 
 class Runtime:
@@ -138,8 +149,9 @@ class Runtime:
             access=config.access,
             cors_allowed_domains=split_list(config.api_server.cors_allowed_domains),
         )
+        deadlines = api_deadlines(config.api_server)
         if http.enabled:
-            api = Server("api", app, http.interface, http.port)
+            api = Server("api", app, http.interface, http.port, deadlines=deadlines)
             api.start()
             self._stops.append(api.stop)
         https = config.api_server.https
@@ -151,7 +163,7 @@ class Runtime:
                 ssl.TLSVersion[https.tls_min_version],
                 https.tls_ca_file if https.require_client_cert else "",
             )
-            secure = Server("api-https", app, https.interface, https.port, tls=tls)
+            secure = Server("api-https", app, https.interface, https.port, tls=tls, deadlines=deadlines)
             secure.start()
             self._stops.append(secure.stop)
         probes = diagnostics_app(self.metrics, self.ready)

@@ -7,6 +7,8 @@ signals. Stopping asks uvicorn to stop accepting connections and to finish the r
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import ssl
 import threading
@@ -16,7 +18,9 @@ from typing import Any
 import attrs
 import uvicorn
 
-__all__ = ["TLS", "Server", "ServerError"]
+from kuma_cp.deadlines import Deadlines, protocol
+
+__all__ = ["TLS", "Deadlines", "Server", "ServerError"]
 
 log = logging.getLogger("kuma-cp.server")
 
@@ -43,11 +47,20 @@ class ServerError(Exception):
 
 
 class Server:
-    """One uvicorn server on *host*:*port*, run in a daemon thread."""
+    """One uvicorn server on *host*:*port*, run in a daemon thread, its connections bounded by *deadlines*."""
 
     def __init__(
-        self, name: str, app: Any, host: str, port: int, *, grace: float = 3.0, tls: TLS | None = None
+        self,
+        name: str,
+        app: Any,
+        host: str,
+        port: int,
+        *,
+        grace: float = 3.0,
+        tls: TLS | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
+        deadlines = deadlines or Deadlines()
         self.name = name
         self.address = f"{host}:{port}"
         config = uvicorn.Config(
@@ -57,6 +70,8 @@ class Server:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            http=protocol(deadlines),
+            timeout_keep_alive=deadlines.idle_s,  # type: ignore[arg-type]  # a float works
             timeout_graceful_shutdown=int(grace) or 1,
             **({} if tls is None else tls.uvicorn_options()),
         )
@@ -65,14 +80,23 @@ class Server:
             assert config.ssl is not None
             config.ssl.minimum_version = tls.minimum_version
         self._server = uvicorn.Server(config)
+        self._handshake_s = deadlines.header_s if tls is not None else 0.0
         self._thread = threading.Thread(target=self._serve, name=f"kuma-cp-{name}", daemon=True)
         self._failed: BaseException | None = None
 
     def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        if self._handshake_s > 0:  # the TLS handshake counts against the header deadline, as in Go
+            loop.create_server = functools.partial(  # type: ignore[method-assign]
+                loop.create_server, ssl_handshake_timeout=self._handshake_s
+            )
         try:
-            self._server.run()
+            loop.run_until_complete(self._server.serve())
+            loop.run_until_complete(loop.shutdown_asyncgens())
         except BaseException as exc:  # uvicorn exits with SystemExit when it cannot bind
             self._failed = exc
+        finally:
+            loop.close()
 
     def start(self, timeout: float = 10.0) -> None:
         """Start serving; raise `ServerError` if it is not listening within *timeout* seconds."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -146,6 +147,16 @@ def test_sigterm_during_requests_exits_0_promptly() -> None:
 def test_skipping_the_default_mesh() -> None:
     with running({"KUMA_DEFAULTS_SKIP_MESH_CREATION": "true"}) as plane:
         assert plane.api.get("/meshes").json()["total"] == 0
+
+
+def test_the_api_servers_close_a_silent_connection_at_the_header_timeout() -> None:
+    with running({"KUMA_API_SERVER_READ_HEADER_TIMEOUT": "300ms"}) as plane:
+        for port in (plane.api_port, plane.https_port):  # plain and TLS: the TLS handshake never starts
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                started = time.monotonic()
+                assert sock.recv(1) == b""
+                assert 0.25 <= time.monotonic() - started < 2.0
+        assert plane.api.get("/meshes").status_code == 200  # and serves on
 
 
 @pytest.mark.postgres

@@ -10,7 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +18,9 @@ from hypothesis import HealthCheck, settings
 import kv
 from kv.drivers.memory import MemoryDriver
 from kv.testing import StoreFactory, Types
+
+if TYPE_CHECKING:
+    from kv.drivers.k8s import Kind
 
 settings.register_profile(
     "ci",
@@ -138,21 +141,25 @@ def _kubernetes(types: Types) -> StoreFactory:
     driver, kinds = _SHARED["kubernetes"]
 
     def kubernetes() -> kv.Store:
-        custom = driver._call.custom
-        for kind in kinds:  # a clean slate: every object of every test kind goes
-            found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
-            for obj in found.get("items") or []:
-                meta = obj["metadata"]
-                if meta.get("namespace"):
-                    custom.delete_namespaced_custom_object(
-                        kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
-                    )
-                else:
-                    custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
+        delete_all(driver._call.custom, kinds)  # a clean slate
         driver.refresh()  # deleted behind the driver's back: its cache learns of it now
         return kv.Store(driver, catalog=types.catalog())
 
     return kubernetes
+
+
+def delete_all(custom: Any, kinds: list[Kind]) -> None:
+    """Delete every object of *kinds* through *custom* (a ``CustomObjectsApi``)."""
+    for kind in kinds:
+        found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
+        for obj in found.get("items") or []:
+            meta = obj["metadata"]
+            if meta.get("namespace"):
+                custom.delete_namespaced_custom_object(
+                    kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
+                )
+            else:
+                custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
 
 
 # name -> (make a store factory for the given types, or raise pytest.skip.Exception with the reason)

@@ -26,6 +26,7 @@ import kv
 from kuma_cp.bus import EventBus
 from kuma_cp.leader import LeaderElector, MemoryElector
 from kv.drivers.k8s import Kind
+from tests.conftest import delete_all
 from tests.faults.harness import MESH, TYPES, KeyState, Load, matches
 from tests.faults.observers import Observers
 
@@ -305,17 +306,7 @@ def wipe(kubeconfig: str) -> None:
 
     api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
     try:
-        custom: Any = client.CustomObjectsApi(api)
-        for kind in KINDS:
-            found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
-            for obj in found.get("items") or []:
-                meta = obj["metadata"]
-                if meta.get("namespace"):
-                    custom.delete_namespaced_custom_object(
-                        kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
-                    )
-                else:
-                    custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
+        delete_all(client.CustomObjectsApi(api), KINDS)
     finally:
         api.close()
 

@@ -22,11 +22,13 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, Sample, dataplane_spec, fmt, summary, table
+from bench import floor
+from bench.common import ROOT, Sample, dataplane_spec, fmt, spread, summary, table
 from tests.kuma_cp.e2e import free_ports, pg_env  # the e2e tests start kuma-cp the same way
 
 PATH = "/meshes/default/dataplanes/bench-dp"
 THREADS = 4
+SIDES = ("kuma-cp", "floor")
 
 
 @contextmanager
@@ -96,16 +98,46 @@ def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) 
     stores: list[tuple[str, dict[str, str]]] = [("memory", {"KUMA_STORE_TYPE": "memory"})]
     if dsn is not None:
         stores.append(("postgres", pg_env(dsn)))
-    rows = []
+    rows, floors = [], []
+    have_wrk = shutil.which("wrk") is not None
+    if not have_wrk:
+        log("!!! http: wrk is not installed (apt-get install wrk): no floor comparison")
     for name, env in stores:
         with control_plane(env) as url:
             samples = _load(url, n=n, runs=runs)
+            if have_wrk:
+                floors += _floor(url, name, seconds=1 if quick else 5, runs=runs)
         for method in ("GET", "PUT"):
             rows.append(
                 {"store": name, "method": method, "client_threads": THREADS, **summary(samples[method])}
             )
         log(f"http: {name} done")
-    return {"path": PATH, "rows": rows}
+    return {"path": PATH, "rows": rows, "floor": floors if have_wrk else "wrk is not installed"}
+
+
+def _floor(url: str, store: str, *, seconds: float, runs: int) -> list[dict[str, Any]]:
+    """Wrk against kuma-cp and the floor, run by run in turn; rows of requests/s and the ratio."""
+    spec = {k: v for k, v in dataplane_spec().items() if k != "counter"}
+    document = {"type": "Dataplane", "mesh": "default", "name": "floor-dp", **spec}
+    path = "/meshes/default/dataplanes/floor-dp"
+    answers = floor.capture(url, path, document)
+    rates: dict[tuple[str, str], list[float]] = {}
+    with floor.floor_server(answers) as bare:
+        for _ in range(runs):
+            for method in ("GET", "PUT"):
+                for side, base in zip(SIDES, (url, bare), strict=True):
+                    rate = floor.wrk(base, method, seconds=seconds, path=path, document=document)
+                    rates.setdefault((method, side), []).append(rate)
+    return [
+        {
+            "store": store,
+            "method": method,
+            "kuma_cp_rps": spread(rates[method, "kuma-cp"]),
+            "floor_rps": spread(rates[method, "floor"]),
+            "ratio": spread(k / f for k, f in zip(*(rates[method, side] for side in SIDES), strict=True)),
+        }
+        for method in ("GET", "PUT")
+    ]
 
 
 def render(result: dict[str, Any]) -> str:
@@ -122,4 +154,15 @@ def render(result: dict[str, Any]) -> str:
     ]
     header = ["store", "method", "requests/s", "p50 µs", "p99 µs"]
     title = f"HTTP: kuma-cp run, {THREADS} client threads in another process (median [min, max] over runs)"
-    return table(title, header, rows)
+    out = table(title, header, rows)
+    if isinstance(result.get("floor"), list):
+        title = f"HTTP floor: wrk, {floor.CONNECTIONS} connections; kuma-cp vs a bare app, same server, bytes"
+        header = ["store", "method", "kuma-cp req/s", "floor req/s", "kuma-cp / floor"]
+        cells = [
+            [r["store"], r["method"], fmt(r["kuma_cp_rps"]), fmt(r["floor_rps"]), fmt(r["ratio"], 2)]
+            for r in result["floor"]
+        ]
+        out += "\n\n" + table(title, header, cells)
+    elif result.get("floor"):
+        out += f"\n\n!!! HTTP floor not measured: {result['floor']}"
+    return out

@@ -85,13 +85,21 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     assert {(row["store"], row["method"]) for row in http} == {
         (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT")
     }
+    floor = sections["http"]["floor"]  # scripts/test installs wrk
+    assert {(row["store"], row["method"]) for row in floor} == {
+        (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT")
+    }
+    for row in floor:
+        _spread(row["ratio"])
+        assert 0 < row["ratio"]["median"] < 1.5, row  # kuma-cp does more than the floor's nothing
     spec = sections["spec"]["rows"]
     assert [row["type"] for row in spec] == ["Dataplane", "MeshHTTPRoute"]
     for row in spec:
         _spread(row["ratio"])
         assert row["checked_ops_per_s"]["median"] > 0
         assert row["unchecked_ops_per_s"]["median"] > 0
-    for title in ("## Postgres", "## Memory", "## Pagination", "## HTTP", "## Spec validation"):
+    titles = ("## Postgres", "## Memory", "## Pagination", "## HTTP", "## HTTP floor", "## Spec validation")
+    for title in titles:
         assert title in stdout
     password = dsn.split("@")[0].split(":")[-1]
     assert password not in stdout  # the password is never shown

@@ -42,6 +42,15 @@ class TLS:
         return options
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """The event loop: uvloop's where it is installed (as uvicorn's ``loop="auto"`` picks), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class ServerError(Exception):
     """A server could not start (e.g. its port is taken)."""
 
@@ -85,7 +94,7 @@ class Server:
         self._failed: BaseException | None = None
 
     def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         if self._handshake_s > 0:  # the TLS handshake counts against the header deadline, as in Go
             loop.create_server = functools.partial(  # type: ignore[method-assign]
                 loop.create_server, ssl_handshake_timeout=self._handshake_s

@@ -80,7 +80,8 @@ class Server:
             access_log=False,
             lifespan="off",
             http=protocol(deadlines),
-            timeout_keep_alive=deadlines.idle_s,  # type: ignore[arg-type]  # a float works
+            # a float works; no idle limit at all (idle and read both 0, as Go allows) is a very long one
+            timeout_keep_alive=deadlines.idle_s or 10**9,  # type: ignore[arg-type]
             timeout_graceful_shutdown=int(grace) or 1,
             **({} if tls is None else tls.uvicorn_options()),
         )

@@ -141,6 +141,13 @@ def test_pipelined_requests_are_all_answered(port: int) -> None:
     assert answer.count(b"HTTP/1.1 200") == 3
 
 
+def test_no_deadlines_at_all_keep_a_connection_open() -> None:
+    with serve(Deadlines(read_header=0, read=0, write=0, idle=0)) as port, connect(port) as sock:
+        assert request(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)
+        assert request(sock).startswith(b"HTTP/1.1 200")  # not closed after the first response
+
+
 def test_deadlines_of_zero_fall_back_as_in_go() -> None:
     assert Deadlines(read_header=0, read=7, idle=0).header_s == 7
     assert Deadlines(read_header=0, read=7, idle=0).idle_s == 7

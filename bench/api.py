@@ -74,9 +74,14 @@ def control_plane(env: dict[str, str]) -> Iterator[str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _load(url: str, *, n: int, runs: int) -> dict[str, list[Sample]]:
+def _document(name: str) -> dict[str, Any]:
+    """The Dataplane both loads PUT, as kumactl sends it (no ``counter``: a field of kv's own benches)."""
     spec = {k: v for k, v in dataplane_spec().items() if k != "counter"}
-    document = {"type": "Dataplane", "mesh": "default", "name": "bench-dp", **spec}
+    return {"type": "Dataplane", "mesh": "default", "name": name, **spec}
+
+
+def _load(url: str, *, n: int, runs: int) -> dict[str, list[Sample]]:
+    document = _document("bench-dp")
     for t in range(THREADS):  # GETs read bench-dp-0; thread t PUTs bench-dp-t
         body = document | {"name": f"bench-dp-{t}"}
         created = httpx.put(f"{url}{PATH}-{t}", json=body, timeout=10)
@@ -117,8 +122,7 @@ def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) 
 
 def _floor(url: str, store: str, *, seconds: float, runs: int) -> list[dict[str, Any]]:
     """Wrk against kuma-cp and the floor, run by run in turn; rows of requests/s and the ratio."""
-    spec = {k: v for k, v in dataplane_spec().items() if k != "counter"}
-    document = {"type": "Dataplane", "mesh": "default", "name": "floor-dp", **spec}
+    document = _document("floor-dp")
     path = "/meshes/default/dataplanes/floor-dp"
     answers = floor.capture(url, path, document)
     rates: dict[tuple[str, str], list[float]] = {}

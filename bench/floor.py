@@ -72,21 +72,20 @@ def capture(url: str, path: str, document: dict[str, Any]) -> dict[str, Any]:
 
 def wrk(url: str, method: str, *, seconds: float, path: str, document: dict[str, Any]) -> float:
     """Requests per second of wrk against *url* (non-2xx answers are an error)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        if method == "PUT":
+    command = ["wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
+    with tempfile.TemporaryDirectory(prefix="kv-bench-wrk-") as work:
+        if method == "GET":
+            command.append(f"{url}{path}-0")
+        else:
+            script = os.path.join(work, "put.lua")
             body = json.dumps(document | {"name": "__NAME__"})
-            script.write(_LUA_PUT % {"path": path, "body": body, "name": document["name"]})
-    target = f"{url}{path}-0" if method == "GET" else url
-    command = ["wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", target]
-    if method == "PUT":
-        command += ["-s", script.name]
-    try:
+            with open(script, "w") as lua:
+                lua.write(_LUA_PUT % {"path": path, "body": body, "name": document["name"]})
+            command += [url, "-s", script]
         done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
-        out = done.stdout
-        if done.stderr.strip():  # a script wrk cannot load is only a message: it then GETs the URL
-            raise RuntimeError(f"wrk {method}: {done.stderr.strip()}")
-    finally:
-        os.unlink(script.name)
+    if done.stderr.strip():  # a script wrk cannot load is only a message: it then GETs the URL
+        raise RuntimeError(f"wrk {method}: {done.stderr.strip()}")
+    out = done.stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk {method} {url}: errors\n{out}")
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)

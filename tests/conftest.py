@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -98,14 +99,25 @@ def k8s_kubeconfig() -> str:
     return kubeconfig
 
 
+@contextmanager
+def kube_client(kubeconfig: str) -> Iterator[Any]:
+    """A kubernetes ``ApiClient`` for *kubeconfig*, closed on the way out."""
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    try:
+        yield api
+    finally:
+        api.close()
+
+
 def install_crds(kubeconfig: str, manifests: list[dict[str, Any]]) -> None:
     """Create CustomResourceDefinitions (existing ones are kept) and wait until they are served."""
     import time
 
-    from kubernetes import client, config, utils
+    from kubernetes import client, utils
 
-    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    try:
+    with kube_client(kubeconfig) as api:
         for manifest in manifests:
             try:
                 utils.create_from_dict(api, manifest)  # type: ignore[no-untyped-call]
@@ -121,8 +133,6 @@ def install_crds(kubeconfig: str, manifests: list[dict[str, Any]]) -> None:
                 if any(c.type == "Established" and c.status == "True" for c in conditions):
                     break
                 time.sleep(0.1)
-    finally:
-        api.close()
 
 
 def _kubernetes(types: Types) -> StoreFactory:

@@ -26,7 +26,7 @@ import kv
 from kuma_cp.bus import EventBus
 from kuma_cp.leader import LeaderElector, MemoryElector
 from kv.drivers.k8s import Kind
-from tests.conftest import delete_all
+from tests.conftest import delete_all, kube_client
 from tests.faults.harness import MESH, TYPES, KeyState, Load, matches
 from tests.faults.observers import Observers
 
@@ -302,42 +302,34 @@ def rows_of(store: kv.Store, keys: list[kv.Key]) -> dict[str, tuple[str, dict[st
 
 def wipe(kubeconfig: str) -> None:
     """Delete every object of `KINDS` (a bare API server runs no namespace controller to do it)."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    try:
+    with kube_client(kubeconfig) as api:
         delete_all(client.CustomObjectsApi(api), KINDS)
-    finally:
-        api.close()
 
 
 def touch(kubeconfig: str, times: int) -> None:
     """Write *times* times to a record of `TYPES.owner` straight to the API server: revisions go on."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
     kind = KINDS[0]
-    custom: Any = client.CustomObjectsApi(api)
     body = {"apiVersion": kind.api_version, "kind": kind.type, "metadata": {"name": "touched"}, "spec": {}}
-    try:
+    with kube_client(kubeconfig) as api:
+        custom: Any = client.CustomObjectsApi(api)
         for n in range(times):
             body["spec"] = {"n": n}
             custom.create_cluster_custom_object(kind.group, kind.version, kind.plural, body)
             custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, "touched")
-    finally:
-        api.close()
 
 
 def ensure_namespace(kubeconfig: str, namespace: str) -> None:
     """Create *namespace* unless it exists."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    try:
+    with kube_client(kubeconfig) as api:
         core: Any = client.CoreV1Api(api)
-        core.create_namespace({"metadata": {"name": namespace}})
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-    finally:
-        api.close()
+        try:
+            core.create_namespace({"metadata": {"name": namespace}})
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise

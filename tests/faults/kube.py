@@ -3,8 +3,7 @@
 `KubeServer` wraps a directory started by ``scripts/kube-apiserver start``: it kills etcd or the API
 server and starts them again with the very command lines they were started with (same flags, ports and
 data directory), compacts etcd through its v3 HTTP gateway, and writes kubeconfigs that go through a
-`tests.faults.proxy.Proxy`. `ChurnLoad` is `tests.faults.harness.Load` whose writers also delete;
-`KubeObservers` is `tests.faults.observers.Observers` with a Kubernetes (or no) elector.
+`tests.faults.proxy.Proxy`. `ChurnLoad` is `tests.faults.harness.Load` whose writers also delete.
 """
 
 from __future__ import annotations
@@ -16,26 +15,21 @@ import re
 import signal
 import ssl
 import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import kv
-from kuma_cp.bus import EventBus
-from kuma_cp.leader import LeaderElector, MemoryElector
 from kv.drivers.k8s import Kind
 from tests.conftest import delete_all, kube_client
 from tests.faults.harness import MESH, TYPES, KeyState, Load, matches
-from tests.faults.observers import Observers
 
 __all__ = [
     "KINDS",
     "MESH",
     "SYSTEM_NAMESPACE",
     "ChurnLoad",
-    "KubeObservers",
     "KubeServer",
     "ReadBackStore",
     "ensure_namespace",
@@ -257,35 +251,6 @@ class ChurnLoad(Load):
     def keys(self) -> list[kv.Key]:
         """Every key the writers use."""
         return [s.key for states in self.states for s in states]
-
-
-class KubeObservers(Observers):
-    """`Observers` on a Kubernetes store: the event bus and a kv subscription, and *elector* (None: none).
-
-    Without an elector, a `MemoryElector` stands in (it always leads): leadership is then not checked.
-    """
-
-    def __init__(self, store: kv.Store, elector: LeaderElector | None = None) -> None:
-        # Not Observers.__init__: it makes a Postgres engine and elector. The same attributes otherwise.
-        self.store = store
-        self.checks_leader = elector is not None
-        self.elector = elector if elector is not None else MemoryElector()  # type: ignore[assignment]
-        self.transitions: list[tuple[float, str]] = []
-        self.elector.add_callbacks(lambda: self._mark("started"), lambda: self._mark("stopped"))
-        self.bus = EventBus(buffer=1_000_000)
-        self.events = []
-        self._subscription = self.bus.subscribe()
-        self.direct = store.subscribe(buffer=1_000_000)
-        self._consumer = threading.Thread(target=self._consume, name="fault-bus-consumer", daemon=True)
-        self._markers = 0
-        self.engine = _NoEngine()  # type: ignore[assignment]
-
-
-class _NoEngine:
-    """What `Observers.close` disposes of: nothing here."""
-
-    def dispose(self) -> None:
-        """Nothing to release."""
 
 
 def rows_of(store: kv.Store, keys: list[kv.Key]) -> dict[str, tuple[str, dict[str, Any]]]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import kv
 from kuma_cp.bus import Event, EventBus, Resync
-from kuma_cp.leader import PostgresElector
+from kuma_cp.leader import LeaderElector, PostgresElector
 from kv.drivers.postgres import create_engine
 from tests.faults.harness import TYPES
 
@@ -16,7 +17,7 @@ MARKERS = "markers"
 
 
 class Observers:
-    """Kuma's leader election on *url* and the event bus fed by *store*, with their history.
+    """*elector* and the event bus fed by *store*, with their history; `on_postgres` makes Kuma's elector.
 
     Attributes:
         transitions: (when, "started" | "stopped") of the elector's leadership.
@@ -24,12 +25,12 @@ class Observers:
         direct: a kv subscription to the store, whose ``dropped`` counts the listener's losses.
     """
 
-    def __init__(self, store: kv.Store, url: str) -> None:
+    def __init__(
+        self, store: kv.Store, elector: LeaderElector, *, release: Callable[[], None] = lambda: None
+    ) -> None:
         self.store = store
-        self.engine = create_engine(url, max_open_connections=2)  # as kuma-cp's runtime makes it
-        self.elector = PostgresElector(
-            self.engine, instance_id="fault-cp", lease=LEASE, heartbeat=LEASE / 5, retry=0.3
-        )
+        self.elector = elector
+        self._release = release  # what the elector was made with: released by close()
         self.transitions: list[tuple[float, str]] = []
         self.elector.add_callbacks(lambda: self._mark("started"), lambda: self._mark("stopped"))
         self.bus = EventBus(buffer=1_000_000)  # never falls behind: a Resync then means a lost listener
@@ -38,6 +39,13 @@ class Observers:
         self.direct = store.subscribe(buffer=1_000_000)
         self._consumer = threading.Thread(target=self._consume, name="fault-bus-consumer", daemon=True)
         self._markers = 0
+
+    @classmethod
+    def on_postgres(cls, store: kv.Store, url: str) -> Observers:
+        """With Kuma's Postgres elector on *url*, on an engine of its own as kuma-cp's runtime makes it."""
+        engine = create_engine(url, max_open_connections=2)
+        elector = PostgresElector(engine, instance_id="fault-cp", lease=LEASE, heartbeat=LEASE / 5, retry=0.3)
+        return cls(store, elector, release=engine.dispose)
 
     def _mark(self, what: str) -> None:
         self.transitions.append((time.monotonic(), what))
@@ -61,7 +69,7 @@ class Observers:
         self.direct.close()
         if self._consumer.ident is not None:
             self._consumer.join(5)
-        self.engine.dispose()
+        self._release()
 
     def stepped_down_after(self, moment: float) -> float | None:
         """When leadership was lost after *moment*, if it was."""

@@ -84,7 +84,7 @@ def run(
     caplog.set_level(logging.DEBUG)
     driver = PostgresDriver.from_url(url, max_open_connections=pool, statement_timeout=STATEMENT_TIMEOUT)
     store = kv.Store(driver, catalog=TYPES.catalog())
-    observers = Observers(store, url)
+    observers = Observers.on_postgres(store, url)
     load = Load(store, writers=writers)
     cycles: list[dict[str, float | None]] = []
     try:

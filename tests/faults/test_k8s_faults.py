@@ -37,7 +37,6 @@ from tests.faults.kube import (
     KINDS,
     SYSTEM_NAMESPACE,
     ChurnLoad,
-    KubeObservers,
     KubeServer,
     ReadBackStore,
     ensure_namespace,
@@ -46,6 +45,7 @@ from tests.faults.kube import (
     touch,
     wipe,
 )
+from tests.faults.observers import Observers
 from tests.faults.proxy import Proxy
 
 pytestmark = pytest.mark.k8s
@@ -138,7 +138,7 @@ def run(kube: KubeServer, fault: Fault) -> dict[str, Any]:
     catalog = TYPES.catalog()
     store = kv.Store(driver, catalog=catalog)
     elector = KubernetesElector(driver.lease(LEASE_NAME), instance_id="fault-cp", **ELECTION)
-    observers = KubeObservers(store, elector)
+    observers = Observers(store, elector)
     load = ChurnLoad(ReadBackStore(driver, catalog=catalog), writers=WRITERS)
     try:
         observers.start()

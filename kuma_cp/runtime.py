@@ -143,7 +143,12 @@ class Runtime:
         )
         self._secure(store, elector)
         app = secure_app(
-            api_app(manager, info=info, read_only=config.api_server.read_only),
+            api_app(
+                manager,
+                info=info,
+                read_only=config.api_server.read_only,
+                inline=config.store.type == "memory",
+            ),
             store=store,
             authn=config.api_server.authn,
             access=config.access,

@@ -18,8 +18,9 @@ alternative path, ``/global-secrets``; a type without a path, ``Config``, has no
 
 An unknown path (an unknown plural included) is 404 in Kuma's JSON error shape (Go Kuma answers
 go-restful's plain ``404: Page Not Found``, which no client can read as an error); a known path with
-another method is go-restful's ``405: Method Not Allowed``. Handlers run the manager's blocking calls in
-worker threads, never on the event loop. See `kuma_cp.api.handlers` for ``ETag``/``If-Match``, which
+another method is go-restful's ``405: Method Not Allowed`` (`kuma_cp.api.router`). Handlers run the
+manager's blocking calls in worker threads, never on the event loop (a memory store's, which never
+block, run on the loop: ``inline``). See `kuma_cp.api.handlers` for ``ETag``/``If-Match``, which
 Kuma does not have.
 """
 
@@ -28,20 +29,19 @@ from __future__ import annotations
 from typing import Any
 
 from attrs import frozen
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 import kv
 from kuma_cp import resources
-from kuma_cp.api.context import Api, Endpoint, respond
+from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.descriptors import resources_index
-from kuma_cp.api.errors import ApiError, error_response, json_response, plain, validation_error
-from kuma_cp.api.handlers import MAX_BODY, item_endpoint
+from kuma_cp.api.errors import ApiError, json_response, validation_error
+from kuma_cp.api.handlers import item_endpoint
 from kuma_cp.api.lists import list_endpoint
 from kuma_cp.api.rest import KriError, kri, kri_core_name, parse_kri, render
+from kuma_cp.api.router import Route, Router
 from kuma_cp.manager import ResourceManager
 
 __all__ = ["IndexInfo", "api_app"]
@@ -122,18 +122,21 @@ def _kri_endpoint(api: Api) -> Endpoint:
 
     async def endpoint(request: Request) -> Response:
         fmt = next((v for k, v in request.query_params.multi_items() if k == "format"), "")
-        return await respond(GET_TITLE, work, request.path_params["kri"], fmt)
+        return await api.respond(GET_TITLE, work, request.path_params["kri"], fmt)
 
     return endpoint
 
 
-def _routes(api: Api, info: IndexInfo) -> list[BaseRoute]:
-    routes: list[BaseRoute] = [
-        Route("/", _static(_index(info)), methods=["GET"]),
-        Route("/_resources", _static(resources_index(api.read_only)), methods=["GET"]),
-        Route("/_kri/{kri}", _kri_endpoint(api), methods=["GET"]),
+_GET = frozenset({"GET"})
+_ITEM = frozenset({"GET", "PUT", "DELETE"})
+
+
+def _routes(api: Api, info: IndexInfo) -> list[Route]:
+    routes = [
+        Route("/", _static(_index(info)), _GET),
+        Route("/_resources", _static(resources_index(api.read_only)), _GET),
+        Route("/_kri/{kri}", _kri_endpoint(api), _GET),
     ]
-    methods = ["GET", "PUT", "DELETE"]
     for rtype in resources.REGISTRY:
         for segment in (rtype.path, rtype.alternative_path):
             if not segment:
@@ -141,27 +144,12 @@ def _routes(api: Api, info: IndexInfo) -> list[BaseRoute]:
             path = f"/{segment}"
             if rtype.scope is kv.Scope.MESH:
                 in_mesh = f"/meshes/{{mesh}}{path}"
-                routes.append(Route(in_mesh, list_endpoint(api, rtype, in_mesh), methods=["GET"]))
-                routes.append(Route(f"{in_mesh}/{{name}}", item_endpoint(api, rtype), methods=methods))
-                routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
-            else:
-                routes.append(Route(path, list_endpoint(api, rtype, path), methods=["GET"]))
-                routes.append(Route(f"{path}/{{name}}", item_endpoint(api, rtype), methods=methods))
+                routes.append(Route(in_mesh, list_endpoint(api, rtype, in_mesh), _GET))
+                routes.append(Route(f"{in_mesh}/{{name}}", item_endpoint(api, rtype), _ITEM))
+            routes.append(Route(path, list_endpoint(api, rtype, path), _GET))
+            if rtype.scope is not kv.Scope.MESH:
+                routes.append(Route(f"{path}/{{name}}", item_endpoint(api, rtype), _ITEM))
     return routes
-
-
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(ApiError(404, "Not Found", "404: Page Not Found"))
-
-
-async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    headers = exc.headers if isinstance(exc, HTTPException) else None
-    return plain(405, "405: Method Not Allowed", headers)
-
-
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    # The last resort (handlers answer their own errors): Kuma's shape, never the exception's text.
-    return error_response(ApiError(500, "Internal Server Error", "Internal Server Error"))
 
 
 def api_app(
@@ -170,7 +158,8 @@ def api_app(
     info: IndexInfo,
     read_only: bool = False,
     zone: str = "default",
-) -> Starlette:
+    inline: bool = False,
+) -> ASGIApp:
     """Kuma's HTTP resource API over *manager*, as an ASGI application.
 
     Args:
@@ -179,12 +168,8 @@ def api_app(
         read_only: refuse every write with 405 (``KUMA_API_SERVER_READ_ONLY``).
         zone: this zone control plane's name (``KUMA_MULTIZONE_ZONE_NAME``), for computed labels and
             for telling the resources a KRI names apart from copies synced from elsewhere.
+        inline: *manager*'s calls never wait on I/O (a memory store): run them on the event loop
+            rather than in a worker thread, sparing each request two thread switches.
     """
-    api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog())
-    app = Starlette(
-        routes=_routes(api, info),
-        exception_handlers={404: _not_found, 405: _method_not_allowed, 500: _internal_error},
-        max_body_size=MAX_BODY,
-    )
-    app.router.redirect_slashes = False  # go-restful does not redirect /meshes/ to /meshes
-    return app
+    api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog(), inline=inline)
+    return Router(_routes(api, info))

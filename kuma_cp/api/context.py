@@ -16,7 +16,7 @@ from kuma_cp.api.errors import ApiError, error_response, from_exception
 from kuma_cp.manager import ResourceManager
 from kuma_cp.resources import ResourceType
 
-__all__ = ["MESH_TITLE", "Api", "Endpoint", "respond"]
+__all__ = ["MESH_TITLE", "Api", "Endpoint"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -33,12 +33,15 @@ class Api:
         read_only: every write is refused (``KUMA_API_SERVER_READ_ONLY``).
         zone: this control plane's zone name (``kuma.io/zone`` label).
         catalog: the store's catalog (label grammar for filters).
+        inline: the manager's calls never wait on I/O (a memory store), so `respond` runs them on the
+            event loop: a hop to a worker thread and back costs more than such a call.
     """
 
     manager: ResourceManager
     read_only: bool
     zone: str
     catalog: kv.Catalog
+    inline: bool = False
 
     def find(self, rtype: ResourceType, mesh: str, name: str) -> kv.Record | None:
         """The resource, or None when there is none (a key no store could hold included)."""
@@ -52,14 +55,13 @@ class Api:
         if rtype.scope is kv.Scope.MESH and mesh and self.find(_MESH, "", mesh) is None:
             raise ApiError(404, MESH_TITLE, "Not found")
 
+    async def respond(self, title: str, work: Callable[..., Response], *args: Any) -> Response:
+        """Run *work* (blocking manager calls) in a worker thread (unless `inline`); answer errors as Kuma.
 
-async def respond(title: str, work: Callable[..., Response], *args: Any) -> Response:
-    """Run *work* (blocking manager calls) in a worker thread; answer any error in Kuma's shape.
-
-    *title* is the context of errors *work* does not title itself. No exception escapes: an unexpected
-    one is logged and answered 500 without its text.
-    """
-    try:
-        return await run_in_threadpool(work, *args)
-    except Exception as exc:  # every failure becomes an answer; from_exception logs the unexpected
-        return error_response(from_exception(exc, title))
+        *title* is the context of errors *work* does not title itself. No exception escapes: an
+        unexpected one is logged and answered 500 without its text.
+        """
+        try:
+            return work(*args) if self.inline else await run_in_threadpool(work, *args)
+        except Exception as exc:  # every failure becomes an answer; from_exception logs the unexpected
+            return error_response(from_exception(exc, title))

@@ -13,7 +13,6 @@ type) are go-restful's plain-text bodies instead, see `plain`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.responses import Response
 
 import kv
 from kuma_cp import resources
+from kuma_cp.api.encoding import go_json
 from kuma_cp.manager import MeshHasDataplanes, MeshNotFound
 
 __all__ = [
@@ -38,8 +38,6 @@ log = logging.getLogger("kuma-cp.api")
 
 NOT_VALID = "Resource is not valid"
 Violation = tuple[str, str]  # (field, reason), as Kuma's validators.Violation
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPE_TABLE = str.maketrans(_GO_ESCAPES)
 
 
 class ApiError(Exception):
@@ -76,8 +74,9 @@ def validation_error(title: str, violations: Sequence[Violation]) -> ApiError:
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response encoded as go-restful writes it: indented by one space, HTML characters escaped."""
-    text = json.dumps(body, ensure_ascii=False, indent=1).translate(_GO_ESCAPE_TABLE)
-    return Response(text, status_code=status, headers=dict(headers or {}), media_type="application/json")
+    return Response(
+        go_json(body), status_code=status, headers=dict(headers or {}), media_type="application/json"
+    )
 
 
 def plain(status: int, text: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -16,13 +16,12 @@ import re
 
 import attrs
 from attrs import frozen
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 import kv
 from kuma_cp.api.body import PROCESS, Body, parse
-from kuma_cp.api.context import Api, Endpoint, respond
+from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.errors import ApiError, Violation, error_response, from_exception, json_response, plain
 from kuma_cp.api.errors import validation_error as invalid
 from kuma_cp.api.rest import compute_labels, render
@@ -228,6 +227,20 @@ def _is_json(content_type: str | None) -> bool:
     return "application/json" in media_types
 
 
+async def _body(request: Request) -> bytes | None:
+    """The request's body, or None when it is larger than `MAX_BODY` (the rest is left unread)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def item_endpoint(api: Api, rtype: ResourceType) -> Endpoint:
     """The handler of ``GET|PUT|DELETE`` on one resource of *rtype*."""
 
@@ -235,7 +248,7 @@ def item_endpoint(api: Api, rtype: ResourceType) -> Endpoint:
         mesh, name = request.path_params.get("mesh", ""), request.path_params["name"]
         if request.method in ("GET", "HEAD"):
             fmt = next((v for k, v in request.query_params.multi_items() if k == "format"), "")
-            return await respond(GET_TITLE, _get, api, rtype, mesh, name, fmt)
+            return await api.respond(GET_TITLE, _get, api, rtype, mesh, name, fmt)
         if request.method == "PUT" and not _is_json(request.headers.get("content-type")):
             return plain(415, "415: Unsupported Media Type")
         if rtype.read_only or api.read_only:
@@ -245,13 +258,10 @@ def item_endpoint(api: Api, rtype: ResourceType) -> Endpoint:
         except ApiError as exc:
             return error_response(exc)
         if request.method == "DELETE":
-            return await respond(DELETE_TITLE, _delete, api, rtype, mesh, name, if_match)
-        try:
-            raw = await request.body()
-        except HTTPException as exc:  # starlette's body limit
-            if exc.status_code != 413:
-                raise
+            return await api.respond(DELETE_TITLE, _delete, api, rtype, mesh, name, if_match)
+        raw = await _body(request)
+        if raw is None:
             return error_response(ApiError(413, PROCESS, f"the request body is larger than {MAX_BODY} bytes"))
-        return await respond(PROCESS, _put, api, rtype, mesh, name, raw, if_match)
+        return await api.respond(PROCESS, _put, api, rtype, mesh, name, raw, if_match)
 
     return endpoint

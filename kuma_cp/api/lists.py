@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import kv
-from kuma_cp.api.context import Api, Endpoint, respond
+from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.errors import ApiError, Violation, json_response, validation_error
 from kuma_cp.api.rest import render
 from kuma_cp.resources import ResourceType
@@ -207,6 +207,6 @@ def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
             }
             return json_response(body)
 
-        return await respond(LIST_TITLE, work)
+        return await api.respond(LIST_TITLE, work)
 
     return endpoint

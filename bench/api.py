@@ -111,7 +111,7 @@ def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) 
         with control_plane(env) as url:
             samples = _load(url, n=n, runs=runs)
             if have_wrk:
-                floors += _floor(url, name, seconds=1 if quick else 5, runs=runs)
+                floors += _floor(url, name, seconds=1 if quick else 5, runs=runs, dsn=dsn)
         for method in ("GET", "PUT"):
             rows.append(
                 {"store": name, "method": method, "client_threads": THREADS, **summary(samples[method])}
@@ -120,13 +120,16 @@ def run(dsn: str | None, *, quick: bool, runs: int, log: Callable[[str], None]) 
     return {"path": PATH, "rows": rows, "floor": floors if have_wrk else "wrk is not installed"}
 
 
-def _floor(url: str, store: str, *, seconds: float, runs: int) -> list[dict[str, Any]]:
-    """Wrk against kuma-cp and the floor, run by run in turn; rows of requests/s and the ratio."""
+def _floor(url: str, store: str, *, seconds: float, runs: int, dsn: str | None) -> list[dict[str, Any]]:
+    """Wrk against kuma-cp and the floor, run by run in turn; rows of requests/s and the ratio.
+
+    On Postgres (*dsn*, the database kuma-cp runs on) the floor runs kuma-cp's SQL for each request.
+    """
     document = _document("floor-dp")
     path = "/meshes/default/dataplanes/floor-dp"
     answers = floor.capture(url, path, document)
     rates: dict[tuple[str, str], list[float]] = {}
-    with floor.floor_server(answers) as bare:
+    with floor.floor_server(answers, dsn if store == "postgres" else None) as bare:
         for _ in range(runs):
             for method in ("GET", "PUT"):
                 for side, base in zip(SIDES, (url, bare), strict=True):

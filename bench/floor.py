@@ -3,15 +3,19 @@
 The floor runs in its own process on `kuma_cp.servers.Server`: the same uvicorn, protocol, deadlines
 and event loop as kuma-cp's API. It answers with the exact bytes kuma-cp answered (status, headers,
 body) for a GET of one Dataplane and a PUT of one, so what remains between the two is kuma-cp's own
-work: routing, security, validation, the store, rendering. wrk (a C load generator, 8 threads of one
+work: routing, security, validation, the store, rendering. On Postgres the floor also runs the SQL
+kuma-cp runs for each request, with bare psycopg (`bench.sides`' statements and decoding), in worker
+threads of one connection each as kv does: a GET reads the Mesh and the Dataplane, a PUT reads both
+and then updates the Dataplane at the version it read. wrk (a C load generator, 8 threads of one
 keep-alive connection each) drives both: GETs of one resource, and PUTs of one resource per connection
 (concurrent PUTs of one resource without If-Match conflict, as in Kuma).
 
-    python -m bench.floor PORT ANSWERS.json     # the floor server, until SIGTERM
+    python -m bench.floor PORT ANSWERS.json [DSN]     # the floor server, until SIGTERM
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -20,14 +24,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import psycopg
 
-from bench.common import ROOT
+from bench import sides
+from bench.common import ROOT, dumps, loads
+from bench.pgsetup import SQL
 from tests.kuma_cp.e2e import free_ports
 
 CONNECTIONS = 8
@@ -95,14 +104,15 @@ def wrk(url: str, method: str, *, seconds: float, path: str, document: dict[str,
 
 
 @contextmanager
-def floor_server(answers: dict[str, Any]) -> Iterator[str]:
-    """The floor in its own process, answering *answers*; yields its base URL."""
+def floor_server(answers: dict[str, Any], dsn: str | None = None) -> Iterator[str]:
+    """The floor in its own process, answering *answers* (after kuma-cp's SQL on *dsn*); yields its URL."""
     port = free_ports(1)[0]
     work = tempfile.mkdtemp(prefix="kv-bench-floor-")
     path = os.path.join(work, "answers.json")
     with open(path, "w") as out:
         json.dump(answers, out)
-    process = subprocess.Popen([sys.executable, "-m", "bench.floor", str(port), path], cwd=ROOT)
+    command = [sys.executable, "-m", "bench.floor", str(port), path, *([dsn] if dsn else [])]
+    process = subprocess.Popen(command, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -120,7 +130,52 @@ def floor_server(answers: dict[str, Any]) -> Iterator[str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _app(answers: dict[str, Any]) -> Any:
+class _Sql:
+    """The statements kuma-cp runs per request, on bare psycopg: one autocommit connection per thread."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._local = threading.local()
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = psycopg.connect(self._dsn, autocommit=True)
+        return conn
+
+    def _get(self, type_name: str, mesh: str, name: str) -> dict[str, Any]:
+        params = {"k_name": name, "k_mesh": mesh, "k_type": type_name}
+        row = self._conn().execute(SQL["get"], params).fetchone()
+        if row is None:
+            raise RuntimeError(f"floor: no {type_name} {mesh}/{name}")
+        return sides.decode(row)
+
+    def get(self, path: str) -> None:
+        self._get("Mesh", "", "default")
+        self._get("Dataplane", "default", path.rsplit("/", 1)[1])
+
+    def put(self, path: str, body: bytes) -> None:
+        name = path.rsplit("/", 1)[1]
+        spec = {k: v for k, v in loads(body).items() if k not in ("type", "mesh", "name")}
+        self._get("Mesh", "", "default")
+        while True:
+            record = self._get("Dataplane", "default", name)
+            params = {
+                "k_name": name,
+                "k_mesh": "default",
+                "k_type": "Dataplane",
+                "expected": record["version"],
+                "expected_ctime": record["creation_time"],
+                "spec": dumps(spec),
+                "status": dumps(record["status"]),
+                "labels": dumps(record["labels"]),
+                "mtime": sides.now(),
+            }
+            if self._conn().execute(SQL["update"], params).fetchone() is not None:
+                return
+
+
+def _app(answers: dict[str, Any], dsn: str | None = None) -> Any:
     prepared = {
         method: (
             a["status"],
@@ -130,11 +185,24 @@ def _app(answers: dict[str, Any]) -> Any:
         )
         for method, a in answers.items()
     }
+    sql = None if dsn is None else _Sql(dsn)
+    threads = ThreadPoolExecutor(CONNECTIONS, thread_name_prefix="floor-sql")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        while (await receive()).get("more_body"):
-            pass
-        status, headers, body = prepared.get(scope["method"], prepared["GET"])
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        method, path = scope["method"], scope["path"]
+        if sql is not None and path.startswith("/meshes/"):
+            loop = asyncio.get_running_loop()
+            if method == "PUT":
+                await loop.run_in_executor(threads, sql.put, path, b"".join(chunks))
+            else:
+                await loop.run_in_executor(threads, sql.get, path)
+        status, headers, body = prepared.get(method, prepared["GET"])
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -145,8 +213,9 @@ def main() -> None:
     from kuma_cp.servers import Server
 
     port, path = int(sys.argv[1]), sys.argv[2]
+    dsn = sys.argv[3] if len(sys.argv) > 3 else None
     with open(path) as answers:
-        server = Server("floor", _app(json.load(answers)), "127.0.0.1", port)
+        server = Server("floor", _app(json.load(answers), dsn), "127.0.0.1", port)
     server.start()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))

@@ -106,7 +106,7 @@ class KvSide:
         self.store.close()
 
 
-def _decode(row: Any, at: int = 0) -> dict[str, Any]:
+def decode(row: Any, at: int = 0) -> dict[str, Any]:
     """What the store makes of a row: key, version, times, and spec, status and labels parsed."""
     labels = row[at + 10]
     return {
@@ -120,7 +120,7 @@ def _decode(row: Any, at: int = 0) -> dict[str, Any]:
     }
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
@@ -145,12 +145,12 @@ class RawSide:
                     "spec": _json(SPEC),
                     "status": "{}",
                     "labels": _json(LABELS),
-                    "ctime": _now(),
+                    "ctime": now(),
                     "owner_name": None,
                     "owner_mesh": None,
                     "owner_type": None,
                 }
-                return _decode(conn.execute(insert, params).fetchone())
+                return decode(conn.execute(insert, params).fetchone())
 
             return op
 
@@ -171,7 +171,7 @@ class RawSide:
     def _get(self, conn: psycopg.Connection[Any], mesh: str, name: str) -> dict[str, Any]:
         row = conn.execute(SQL["get"], {"k_name": name, "k_mesh": mesh, "k_type": TYPE}).fetchone()
         assert row is not None
-        return _decode(row)
+        return decode(row)
 
     def get(self, mesh: str, names: list[str]) -> Maker:
         def make(t: int) -> Op:
@@ -187,7 +187,7 @@ class RawSide:
             conn = self.connections[t]
 
             def op(i: int) -> None:
-                assert len([_decode(r) for r in conn.execute(text, params).fetchall()]) == expected
+                assert len([decode(r) for r in conn.execute(text, params).fetchall()]) == expected
 
             return op
 
@@ -199,7 +199,7 @@ class RawSide:
 
         def op(i: int) -> object:
             rows = conn.execute(text, params).fetchall()
-            return [_decode(r, 1) for r in rows if r[1] is not None], rows[0][0] if rows else 0
+            return [decode(r, 1) for r in rows if r[1] is not None], rows[0][0] if rows else 0
 
         return op
 
@@ -222,11 +222,11 @@ class RawSide:
                         "spec": _json(spec),
                         "status": _json(record["status"]),
                         "labels": _json(record["labels"]),
-                        "mtime": _now(),
+                        "mtime": now(),
                     }
                     row = conn.execute(update, params).fetchone()
                     if row is not None:
-                        record = _decode(row)
+                        record = decode(row)
                         break
                     tally.conflicts[t] += 1
                     record = self._get(conn, mesh, names[k])

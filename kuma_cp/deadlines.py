@@ -1,4 +1,4 @@
-"""Go net/http's server deadlines and a connection cap, for uvicorn's h11 protocol.
+"""Go net/http's server deadlines and a connection cap, for uvicorn's httptools protocol.
 
 uvicorn arms one timer only: the keep-alive wait after a response. A connection that never finishes its
 request head (slowloris), or sends its body a byte a minute, stays open for ever and holds a file
@@ -23,8 +23,7 @@ import asyncio
 from typing import Any
 
 import attrs
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["Deadlines", "protocol"]
 
@@ -50,13 +49,20 @@ class Deadlines:
         return self.idle or self.read
 
 
-class _DeadlineProtocol(H11Protocol):
+class _DeadlineProtocol(HttpToolsProtocol):
+    """The deadlines on httptools' parser callbacks.
+
+    A request's read starts when its first byte arrives (`on_message_begin`; for a new connection, when
+    it is accepted); its head ends at `on_headers_complete`, its body at `on_message_complete`, and its
+    response at `on_response_complete`. uvicorn parses pipelined requests as they arrive and answers them
+    in turn: the write deadline runs for the request being answered, armed again for the next one.
+    """
+
     deadlines = Deadlines()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._phase = "idle"  # idle -> head -> body -> respond -> idle
 
     # Timers.
     def _arm(self, name: str, seconds: float) -> None:
@@ -76,22 +82,8 @@ class _DeadlineProtocol(H11Protocol):
             self.transport.close()
 
     def _request_started(self) -> None:
-        self._phase = "head"
         self._arm("head", self.deadlines.header_s)
         self._arm("read", self.deadlines.read)
-
-    def _track(self) -> None:
-        """Move through the phases as h11 reads the client's side."""
-        theirs = self.conn.their_state
-        if self._phase in ("idle", "head") and theirs is not h11.IDLE:  # the head is complete
-            if self._phase == "idle":  # a pipelined request, read from the buffer
-                self._arm("read", self.deadlines.read)
-            self._disarm("head")
-            self._arm("write", self.deadlines.write)
-            self._phase = "body"
-        if self._phase == "body" and theirs is not h11.SEND_BODY:  # the request is read
-            self._disarm("read")
-            self._phase = "respond"
 
     # uvicorn's hooks.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -106,21 +98,29 @@ class _DeadlineProtocol(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def data_received(self, data: bytes) -> None:
-        if self._phase == "idle" and self.conn.their_state is h11.IDLE:
+    def on_message_begin(self) -> None:
+        if "head" not in self._timers:  # not the connection's first request, whose clock runs from accept
             self._request_started()
-        super().data_received(data)
+        super().on_message_begin()
 
-    def handle_events(self) -> None:
-        super().handle_events()
-        self._track()
+    def on_headers_complete(self) -> None:
+        self._disarm("head")
+        if "write" not in self._timers:  # else a pipelined request, whose turn comes after the current one
+            self._arm("write", self.deadlines.write)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm("read")
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        self._disarm("write", "read", "head")
-        self._phase = "idle"
+        queued = bool(self.pipeline)
+        self._disarm("write")
         super().on_response_complete()
+        if queued and not self.transport.is_closing():  # the next request is being answered now
+            self._arm("write", self.deadlines.write)
 
 
-def protocol(deadlines: Deadlines) -> type[H11Protocol]:
-    """An h11 protocol class for uvicorn's ``http`` option, bound to *deadlines*."""
-    return type("KumaH11Protocol", (_DeadlineProtocol,), {"deadlines": deadlines})
+def protocol(deadlines: Deadlines) -> type[HttpToolsProtocol]:
+    """An httptools protocol class for uvicorn's ``http`` option, bound to *deadlines*."""
+    return type("KumaHttpToolsProtocol", (_DeadlineProtocol,), {"deadlines": deadlines})

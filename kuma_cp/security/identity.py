@@ -7,6 +7,7 @@ is not a browser request on behalf of another site. Each condition alone denies 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -132,15 +133,27 @@ def is_local_admin(scope: Mapping[str, Any]) -> bool:
     http(s) origin (no path, query or user info) with the same host and port as ``Host``.
     """
     client = scope.get("client")
-    if not client or not isinstance(client[0], str) or not _is_loopback_host(client[0]):
+    if not client or not isinstance(client[0], str):
         return False
-    headers = request_headers(scope)
     if _has_proxy_headers(scope.get("headers", ())):
         return False
-    host = headers.get("host", "")
+    headers = request_headers(scope)
+    facts = (client[0], headers.get("host", ""), headers.get("sec-fetch-site", ""), headers.get("origin", ""))
+    if sum(map(len, facts)) > 512:  # the cache holds short values only: its memory stays small
+        return _direct_loopback(*facts)
+    return _remembered_direct_loopback(*facts)
+
+
+def _direct_loopback(client: str, host: str, fetch_site: str, origin: str) -> bool:
+    if not _is_loopback_host(client):
+        return False
     authority = _authority("http", host)
     if authority is None or not _is_loopback_host(authority[0]):
         return False
-    if headers.get("sec-fetch-site", "") not in ("", "same-origin", "none"):
+    if fetch_site not in ("", "same-origin", "none"):
         return False
-    return _same_origin_loopback(headers.get("origin", ""), host)
+    return _same_origin_loopback(origin, host)
+
+
+# A few clients ask again and again: each one's answer is parsed once.
+_remembered_direct_loopback = functools.lru_cache(maxsize=256)(_direct_loopback)

@@ -10,12 +10,16 @@ It also names JSON values as Go's type errors do (``number``, ``bool``...).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 __all__ = ["MAX_DEPTH", "go_kind", "loads", "quote_char", "syntax_error"]
 
 MAX_DEPTH = 10000  # Go's maxNestingDepth
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
 _SPACE = frozenset(b" \t\r\n")
 _DIGITS = frozenset(b"0123456789")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
@@ -257,10 +261,19 @@ def loads(data: bytes) -> Any:
     """Decode JSON as Go's decoder does: invalid UTF-8 becomes U+FFFD; ``NaN`` and ``Infinity`` are errors.
 
     Python's parser refuses every input Go's scanner refuses (the same grammar, once those constants
-    are refused), so `syntax_error` is only needed to word the error.
+    are refused), so `syntax_error` is only needed to word the error. orjson decodes first (the
+    same values, in C); what it refuses (invalid JSON, but also lone surrogates, deep nesting) is
+    decoded by Python's parser, which decides, and so is any text with a run of 19 digits (orjson
+    makes an integer beyond 64 bits a float).
 
     Raises:
         ValueError: the input is not JSON.
         RecursionError: it nests deeper than Python's parser goes.
     """
-    return json.loads(data.decode("utf-8", errors="replace"), parse_constant=_refuse_constant)
+    text = data.decode("utf-8", errors="replace")
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, parse_constant=_refuse_constant)

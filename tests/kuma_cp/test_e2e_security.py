@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.kuma_cp.certs import CA
 from tests.kuma_cp.e2e import ControlPlane, migrated_pg_env, running
 
 REMOTE = {"Host": "kuma.example.com"}  # what a request through a proxy or from another host looks like
@@ -121,54 +122,10 @@ def test_two_instances_on_one_database_accept_each_others_tokens(pg_database: st
         assert second.stop() == 0
 
 
-def _ca_and_client(tmp: Path) -> tuple[Path, Path, Path]:
-    """A CA, and a client certificate and key it signed (files)."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-
-    def certificate(
-        subject: str,
-        key: ec.EllipticCurvePrivateKey,
-        issuer: str,
-        signer: ec.EllipticCurvePrivateKey,
-        ca: bool,
-    ) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .sign(signer, hashes.SHA256())
-        )
-
-    ca_key, client_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    paths = tmp / "ca.pem", tmp / "client.pem", tmp / "client.key"
-    paths[0].write_bytes(
-        certificate("ca", ca_key, "ca", ca_key, True).public_bytes(serialization.Encoding.PEM)
-    )
-    paths[1].write_bytes(
-        certificate("client", client_key, "ca", ca_key, False).public_bytes(serialization.Encoding.PEM)
-    )
-    paths[2].write_bytes(
-        client_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return paths
-
-
 def test_https_can_require_client_certificates(tmp_path: Path) -> None:
-    ca, client_cert, client_key = _ca_and_client(tmp_path)
+    authority = CA(tmp_path)
+    ca, client = authority.cert, authority.issue("client")
+    client_cert, client_key = client.cert, client.key
     plane = ControlPlane(
         {"KUMA_API_SERVER_HTTPS_REQUIRE_CLIENT_CERT": "true", "KUMA_API_SERVER_HTTPS_TLS_CA_FILE": str(ca)}
     )

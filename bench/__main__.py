@@ -1,8 +1,10 @@
 """One command for every benchmark: kv against a bare baseline, in the same run, on the same server.
 
-    python -m bench [--dsn DSN] [--quick] [--runs N] [--json out.json] [--only pg,memory,page,http,spec,k8s]
+    python -m bench [--dsn DSN] [--no-fsync] [--quick] [--runs N] [--json out.json]
+                    [--only pg,notify,memory,page,http,spec,k8s]
 
-Sections: ``pg`` (kv on Postgres vs raw psycopg 3 running the same SQL, 1/2/8 threads), ``memory`` (the
+Sections: ``pg`` (kv on Postgres vs raw psycopg 3 running the same SQL, 1/2/8 threads), ``notify`` (kv's
+creates and updates with and without Kuma's NOTIFY trigger, 1 and 8 threads), ``memory`` (the
 memory driver vs a bare dict + json), ``page`` (a page out of 10k and 100k records, kv vs Kuma's
 load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memory and Postgres), ``spec``
 (PUT of a Dataplane and a MeshHTTPRoute with Kuma's write pipeline vs without it, on one server), ``k8s``
@@ -10,7 +12,9 @@ load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memor
 named in ``--only``: it starts a throwaway kube-apiserver, or uses ``KUMA_TEST_KUBECONFIG``'s).
 
 Postgres: a fresh database is created (and dropped at the end) on the server *DSN* names, and migrated
-with Kuma's migrations; without ``--dsn``, a throwaway server is started with ``scripts/postgres``. Every
+with Kuma's migrations; without ``--dsn``, a throwaway server is started with ``scripts/postgres``,
+durable as in production (``fsync=on``, ``full_page_writes=on``, ``synchronous_commit=on``) unless
+``--no-fsync`` asks for the quick, unsafe setting. Every
 figure is the median of ``--runs`` repetitions (default 3) with min and max; ratios are taken within a
 repetition, the two sides run back to back. ``--quick``: tiny sizes and one run, to check it works.
 Prints the machine, then one table per section; ``--json`` writes every figure.
@@ -26,12 +30,19 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from bench import api, k8s, memory, page, pg, specs
+from bench import api, k8s, memory, notify, page, pg, specs
 from bench.common import machine
 from bench.pgsetup import server, server_info
 
-SECTIONS = ("pg", "memory", "page", "http", "spec", "k8s")
-DEFAULT = ("pg", "memory", "page", "http", "spec")  # k8s only when asked for: it needs a kube-apiserver
+SECTIONS = ("pg", "notify", "memory", "page", "http", "spec", "k8s")
+DEFAULT = (
+    "pg",
+    "notify",
+    "memory",
+    "page",
+    "http",
+    "spec",
+)  # k8s only when asked for: it needs a kube-apiserver
 
 
 def _log(message: str) -> None:
@@ -42,6 +53,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--dsn", help="a PostgreSQL server (a scratch database is created on it)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: a smoke test")
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="the throwaway server without fsync (quick, unlike production)",
+    )
     parser.add_argument("--runs", type=int, help="repetitions per figure (default 3; 1 with --quick)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     parser.add_argument(
@@ -57,15 +73,15 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {
         "command": _command(argv if argv is not None else sys.argv[1:], args.dsn),
         "machine": machine(),
-        "config": {"quick": args.quick, "runs": runs, "sections": only},
+        "config": {"quick": args.quick, "runs": runs, "sections": only, "fsync": not args.no_fsync},
         "sections": {},
     }
     with ExitStack() as stack:
         dsn = None
-        if {"pg", "page", "http"} & set(only):
+        if {"pg", "notify", "page", "http"} & set(only):
             if args.dsn is None:
                 _log("no --dsn: starting a throwaway PostgreSQL server with scripts/postgres")
-            dsn = stack.enter_context(server(args.dsn))
+            dsn = stack.enter_context(server(args.dsn, fsync=not args.no_fsync))
             report["machine"]["postgres"] = server_info(dsn)
         kubeconfig = None
         if "k8s" in only:
@@ -76,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         if "pg" in only:
             sections["pg"] = pg.run(dsn, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
             print(pg.render(sections["pg"]), flush=True)
+        if "notify" in only:
+            sections["notify"] = notify.run(dsn, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
+            print(notify.render(sections["notify"]), flush=True)
         if "memory" in only:
             sections["memory"] = memory.run(quick=args.quick, runs=runs)
             _log("memory done")
@@ -122,6 +141,7 @@ def _machine_text(info: dict[str, Any], config: dict[str, Any]) -> str:
         pg_info = info["postgres"]
         lines.append(
             f"postgres: {pg_info['server_version']} (fsync={pg_info['fsync']}, "
+            f"full_page_writes={pg_info.get('full_page_writes', '?')}, "
             f"synchronous_commit={pg_info['synchronous_commit']}, "
             f"shared_buffers={pg_info['shared_buffers']}, prepare_threshold={pg_info['prepare_threshold']})"
         )

@@ -42,14 +42,22 @@ def _with_db(dsn: str, dbname: str) -> str:
     return make_url(dsn).set(database=dbname).render_as_string(hide_password=False)
 
 
+# What a production server does (and scripts/postgres, for tests, does not): every commit durable.
+DURABLE = "-c fsync=on -c full_page_writes=on -c synchronous_commit=on"
+
+
 @contextmanager
-def server(dsn: str | None) -> Iterator[str]:
-    """A DSN on a fresh, migrated database: on the server *dsn* names, else on a throwaway server."""
+def server(dsn: str | None, *, fsync: bool = True) -> Iterator[str]:
+    """A DSN on a fresh, migrated database: on the server *dsn* names, else on a throwaway server.
+
+    The throwaway server is durable (`DURABLE`) unless *fsync* is false.
+    """
     with ExitStack() as stack:
         if dsn is None:
             where = tempfile.mkdtemp(prefix="kv-bench-pg-")
+            env = {**os.environ, "KUMA_PG_SERVER_OPTIONS": DURABLE if fsync else ""}
             started = subprocess.run(
-                [str(ROOT / "scripts" / "postgres"), "start", where], capture_output=True, text=True
+                [str(ROOT / "scripts" / "postgres"), "start", where], capture_output=True, text=True, env=env
             )
             if started.returncode != 0:
                 raise RuntimeError(f"scripts/postgres start failed:\n{started.stderr}")
@@ -85,7 +93,7 @@ def server_info(dsn: str) -> dict[str, str]:
     """The server's version and the settings that decide write latency."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         info = {"server_version": str(conn.execute("SHOW server_version").fetchone()[0])}  # type: ignore[index]
-        for setting in ("fsync", "synchronous_commit", "shared_buffers"):
+        for setting in ("fsync", "full_page_writes", "synchronous_commit", "shared_buffers"):
             info[setting] = str(conn.execute(f"SHOW {setting}").fetchone()[0])  # type: ignore[index]
         info["prepare_threshold"] = f"{conn.prepare_threshold} (psycopg default, both sides)"
     return info

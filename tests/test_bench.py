@@ -51,6 +51,33 @@ def _check_memory(section: dict[str, Any]) -> None:
         _spread(row["ratio_kv_over_bare"])
 
 
+def _check_notify(section: dict[str, Any]) -> None:
+    rows = section["rows"]
+    assert {(row["op"], row["concurrency"]) for row in rows} == {
+        (op, c) for op in ("create", "update") for c in (1, 8)
+    }
+    for row in rows:
+        assert row["with_trigger"]["ops_per_s"]["median"] > 0
+        assert row["without_trigger"]["ops_per_s"]["median"] > 0
+        _spread(row["ratio_with_over_without"])
+
+
+@pytest.mark.postgres
+def test_the_throwaway_server_is_durable_unless_asked(tmp_path: Path) -> None:
+    report, stdout = _bench(tmp_path, "--only", "notify")
+    settings = report["machine"]["postgres"]
+    assert (settings["fsync"], settings["full_page_writes"], settings["synchronous_commit"]) == (
+        "on",
+        "on",
+        "on",
+    )
+    assert report["config"]["fsync"] is True
+    _check_notify(report["sections"]["notify"])
+    assert "fsync=on" in stdout
+    quick, _ = _bench(tmp_path, "--only", "notify", "--no-fsync")
+    assert quick["machine"]["postgres"]["fsync"] == "off"
+
+
 def test_memory_section_runs_without_postgres(tmp_path: Path) -> None:
     report, stdout = _bench(tmp_path, "--only", "memory")
     assert set(report["sections"]) == {"memory"}
@@ -64,7 +91,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     dsn = pg_dsn()
     report, stdout = _bench(tmp_path, "--dsn", dsn)
     sections = report["sections"]
-    assert set(sections) == {"pg", "memory", "page", "http", "spec"}
+    assert set(sections) == {"pg", "notify", "memory", "page", "http", "spec"}
     assert report["machine"]["postgres"]["server_version"]
 
     pg = sections["pg"]["rows"]
@@ -75,6 +102,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
         _spread(row["ratio_kv_over_raw"])
         if row["op"] == "update (CAS)":
             assert row["lost_updates"] == {"kv": 0, "raw": 0}
+    _check_notify(sections["notify"])
     _check_memory(sections["memory"])
     page = sections["page"]["rows"]
     places = [(row["records"], row["offset"]) for row in page]
@@ -98,7 +126,15 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
         _spread(row["ratio"])
         assert row["checked_ops_per_s"]["median"] > 0
         assert row["unchecked_ops_per_s"]["median"] > 0
-    titles = ("## Postgres", "## Memory", "## Pagination", "## HTTP", "## HTTP floor", "## Spec validation")
+    titles = (
+        "## Postgres",
+        "## Postgres writes with and without",
+        "## Memory",
+        "## Pagination",
+        "## HTTP",
+        "## HTTP floor",
+        "## Spec validation",
+    )
     for title in titles:
         assert title in stdout
     password = dsn.split("@")[0].split(":")[-1]

@@ -154,7 +154,47 @@ def run(*, quick: bool, runs: int) -> dict[str, Any]:
             "ratio_kv_over_bare": ratio(ours, base),
         }
         rows.append(row)
-    return {"size": size, "bare_json_codec": JSON_CODEC, "rows": rows}
+    return {
+        "size": size,
+        "bare_json_codec": JSON_CODEC,
+        "rows": rows,
+        "scale": _scale(quick=quick, runs=runs),
+    }
+
+
+SCALE = (1_000, 10_000, 100_000)
+
+
+def _scale(*, quick: bool, runs: int) -> list[dict[str, Any]]:
+    """Create, delete and a page of 100 (mid-table) at each table size: flat when they cost O(log n)."""
+    n = 100 if quick else 5000
+    out = []
+    for size in (100, 1000) if quick else SCALE:
+        cells = _sized(size, n, runs)
+        out += [{"records": size, "op": op, "kv": summary(samples)} for op, samples in cells.items()]
+    return out
+
+
+def _sized(size: int, n: int, runs: int) -> dict[str, list[Sample]]:
+    store = kv.Store(MemoryDriver())
+    for i in range(size):
+        store.create(kv.Record(key=kv.Key(TYPE, f"m-{i % 4}", f"dp-{i:07d}"), spec=SPEC))
+    cells: dict[str, list[Sample]] = {}
+    for rep in range(runs):
+        tag = f"new-{rep}"
+
+        def create(i: int, tag: str = tag) -> None:
+            store.create(kv.Record(key=kv.Key(TYPE, f"m-{i % 4}", f"{tag}-{i:07d}"), spec=SPEC))
+
+        def delete(i: int, tag: str = tag) -> None:
+            store.delete(TYPE, f"m-{i % 4}", f"{tag}-{i:07d}")
+
+        def page(i: int) -> None:
+            store.list(TYPE, page_size=100, offset=str(size // 2))
+
+        for op, fn, ops in (("create", create, n), ("delete", delete, n), ("page of 100", page, n // 10)):
+            cells.setdefault(op, []).append(run_threads(one(fn), 1, ops))
+    return cells
 
 
 def render(result: dict[str, Any]) -> str:
@@ -172,4 +212,21 @@ def render(result: dict[str, Any]) -> str:
     ]
     header = ["op", "kv ops/s", "bare ops/s", "kv p50/p99 µs", "bare p50/p99 µs", "kv/bare"]
     title = f"Memory: kv.Store on the memory driver vs a bare dict + {result['bare_json_codec']} (1 thread)"
-    return table(title, header, rows)
+    text = table(title, header, rows)
+    scale = result.get("scale", [])
+    if scale:
+        smallest = {
+            r["op"]: r["kv"]["p50_us"]["median"] for r in scale if r["records"] == scale[0]["records"]
+        }
+        scale_rows = [
+            [
+                f"{r['records']:,}",
+                r["op"],
+                f"{r['kv']['p50_us']['median']:,.1f}",
+                f"{r['kv']['p50_us']['median'] / smallest[r['op']]:.2f}",
+            ]
+            for r in scale
+        ]
+        header = ["records", "op", "p50 µs", f"vs {scale[0]['records']:,} records"]
+        text += "\n" + table("Memory: cost by table size (flat is O(log n))", header, scale_rows)
+    return text

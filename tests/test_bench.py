@@ -49,6 +49,8 @@ def _check_memory(section: dict[str, Any]) -> None:
         assert row["kv"].keys() >= FIGURES
         assert row["bare"].keys() >= FIGURES
         _spread(row["ratio_kv_over_bare"])
+    scale = {(row["records"], row["op"]) for row in section["scale"]}
+    assert scale == {(n, op) for n in (100, 1000) for op in ("create", "delete", "page of 100")}
 
 
 def _check_notify(section: dict[str, Any]) -> None:

@@ -131,19 +131,19 @@ def _floor(url: str, store: str, *, seconds: float, runs: int, dsn: str | None) 
     rates: dict[tuple[str, str], list[float]] = {}
     with floor.floor_server(answers, dsn if store == "postgres" else None) as bare:
         for _ in range(runs):
-            for method in ("GET", "PUT"):
+            for method in floor.CASES:
                 for side, base in zip(SIDES, (url, bare), strict=True):
                     rate = floor.wrk(base, method, seconds=seconds, path=path, document=document)
                     rates.setdefault((method, side), []).append(rate)
     return [
         {
             "store": store,
-            "method": method,
+            "method": f"GET page of {floor.PAGE}" if method == "LIST" else method,
             "kuma_cp_rps": spread(rates[method, "kuma-cp"]),
             "floor_rps": spread(rates[method, "floor"]),
             "ratio": spread(k / f for k, f in zip(*(rates[method, side] for side in SIDES), strict=True)),
         }
-        for method in ("GET", "PUT")
+        for method in floor.CASES
     ]
 
 

@@ -37,6 +37,8 @@ import psycopg
 from bench import sides
 from bench.common import ROOT, dumps, loads
 from bench.pgsetup import SQL
+from kv.driver import Query
+from kv.drivers.postgres.sql import list_sql
 from tests.kuma_cp.e2e import free_ports
 
 CONNECTIONS = 8
@@ -60,22 +62,38 @@ end
 """
 
 
+PAGE = 100
+CASES = ("GET", "PUT", "LIST")  # LIST: a GET of a page of PAGE records
+
+
+def page_path(path: str) -> str:
+    """The page of the list *path*'s resources are in."""
+    return f"{path.rsplit('/', 1)[0]}?size={PAGE}"
+
+
 def capture(url: str, path: str, document: dict[str, Any]) -> dict[str, Any]:
-    """Create the PUT targets on kuma-cp, and record its answers to a GET and a PUT, byte for byte."""
+    """Create the PUT targets (and a page's worth) on kuma-cp, and record its answers, byte for byte."""
+    for i in range(PAGE):
+        named = document | {"name": f"page-{i:03d}"}
+        answer = httpx.put(f"{url}{path.rsplit('/', 1)[0]}/page-{i:03d}", json=named, timeout=10)
+        if answer.status_code not in (200, 201):
+            raise RuntimeError(f"PUT page-{i:03d}: {answer.status_code} {answer.text[:300]}")
     for t in range(CONNECTIONS):
         named = document | {"name": f"{document['name']}-{t}"}
         answer = httpx.put(f"{url}{path}-{t}", json=named, timeout=10)
         if answer.status_code not in (200, 201):
             raise RuntimeError(f"PUT {path}-{t}: {answer.status_code} {answer.text[:300]}")
     answers = {}
-    for method, target, body in (
+    for case, target, body in (
         ("GET", f"{path}-0", None),
         ("PUT", f"{path}-0", json.dumps(document | {"name": f"{document['name']}-0"})),
+        ("LIST", page_path(path), None),
     ):
         headers = {"content-type": "application/json"} if body else {}
+        method = "PUT" if case == "PUT" else "GET"
         got = httpx.request(method, url + target, content=body, headers=headers, timeout=10)
         headers = [(k, v) for k, v in got.headers.items() if k.lower() not in ("date", "server")]
-        answers[method] = {"status": got.status_code, "headers": headers, "body": got.text}
+        answers[case] = {"status": got.status_code, "headers": headers, "body": got.text}
     return answers
 
 
@@ -85,6 +103,8 @@ def wrk(url: str, method: str, *, seconds: float, path: str, document: dict[str,
     with tempfile.TemporaryDirectory(prefix="kv-bench-wrk-") as work:
         if method == "GET":
             command.append(f"{url}{path}-0")
+        elif method == "LIST":
+            command.append(f"{url}{page_path(path)}")
         else:
             script = os.path.join(work, "put.lua")
             body = json.dumps(document | {"name": "__NAME__"})
@@ -154,6 +174,13 @@ class _Sql:
         self._get("Mesh", "", "default")
         self._get("Dataplane", "default", path.rsplit("/", 1)[1])
 
+    def list(self) -> None:
+        self._get("Mesh", "", "default")
+        text, params = list_sql(Query(type="Dataplane", mesh="default", limit=PAGE, offset=0))
+        rows = self._conn().execute(text, params).fetchall()
+        for row in rows:  # the total first, then the row's columns
+            sides.decode(row, 1)
+
     def put(self, path: str, body: bytes) -> None:
         name = path.rsplit("/", 1)[1]
         spec = {k: v for k, v in loads(body).items() if k not in ("type", "mesh", "name")}
@@ -196,13 +223,16 @@ def _app(answers: dict[str, Any], dsn: str | None = None) -> Any:
             if not message.get("more_body"):
                 break
         method, path = scope["method"], scope["path"]
+        case = "LIST" if scope["query_string"] else method
         if sql is not None and path.startswith("/meshes/"):
             loop = asyncio.get_running_loop()
-            if method == "PUT":
+            if case == "PUT":
                 await loop.run_in_executor(threads, sql.put, path, b"".join(chunks))
+            elif case == "LIST":
+                await loop.run_in_executor(threads, sql.list)
             else:
                 await loop.run_in_executor(threads, sql.get, path)
-        status, headers, body = prepared.get(method, prepared["GET"])
+        status, headers, body = prepared.get(case, prepared["GET"])
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -117,7 +117,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     }
     floor = sections["http"]["floor"]  # scripts/test installs wrk
     assert {(row["store"], row["method"]) for row in floor} == {
-        (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT")
+        (store, method) for store in ("memory", "postgres") for method in ("GET", "PUT", "GET page of 100")
     }
     for row in floor:
         _spread(row["ratio"])

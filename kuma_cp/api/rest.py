@@ -15,6 +15,7 @@ There is no version in the body: it travels in the ``ETag`` header.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ META_KEYS = frozenset({"type", "mesh", "name", "creationTime", "modificationTime
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
+@functools.lru_cache(maxsize=4096)  # a resource's times are rendered on every read of it
 def format_time(when: datetime | None) -> str:
     """Go's ``time.RFC3339Nano`` of *when* in UTC: ``2024-05-01T10:00:00.123456Z``."""
     if when is None:

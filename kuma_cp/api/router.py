@@ -51,17 +51,8 @@ class Route:
         return tuple(s[1:-1] for s in self.template.split("/") if s.startswith("{"))
 
 
-def _shapes(segments: list[str]) -> Iterable[tuple[str, ...]]:
-    """The route shapes a split path may have: literal segments first, then parameters."""
-    n = len(segments)
-    if n == 1:
-        yield (segments[0],)
-    elif n == 2:
-        yield (segments[0], PARAM)
-    elif n == 3:
-        yield (segments[0], PARAM, segments[2])
-    elif n == 4:
-        yield (segments[0], PARAM, segments[2], PARAM)
+# A split path's shape, by its number of segments: which of them are literals, which parameters.
+_LITERAL = {1: (True,), 2: (True, False), 3: (True, False, True), 4: (True, False, True, False)}
 
 
 class Router:
@@ -69,13 +60,13 @@ class Router:
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self._static: dict[str, Route] = {}
-        self._shaped: dict[tuple[str, ...], Route] = {}
+        self._shaped: dict[tuple[str, ...], tuple[Route, tuple[str, ...]]] = {}  # with its parameters' names
         for route in routes:
             if route.names:
                 shape = route.shape
                 if shape in self._shaped:
                     raise ValueError(f"two routes for {route.template}")
-                self._shaped[shape] = route
+                self._shaped[shape] = (route, route.names)
             elif route.template in self._static:
                 raise ValueError(f"two routes for {route.template}")
             else:
@@ -87,14 +78,16 @@ class Router:
         if route is not None:
             return route, {}
         segments = path[1:].split("/")
-        if "" in segments:
+        literal = _LITERAL.get(len(segments))
+        if literal is None or "" in segments:
             return None
-        for shape in _shapes(segments):
-            route = self._shaped.get(shape)
-            if route is not None:
-                values = [s for s, part in zip(segments, shape, strict=True) if part == PARAM]
-                return route, dict(zip(route.names, values, strict=True))
-        return None
+        shape = tuple(s if lit else PARAM for s, lit in zip(segments, literal, strict=True))
+        found = self._shaped.get(shape)
+        if found is None:
+            return None
+        route, names = found
+        values = [s for s, lit in zip(segments, literal, strict=True) if not lit]
+        return route, dict(zip(names, values, strict=True))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP; lifespan events are acknowledged)."""

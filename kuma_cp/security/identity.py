@@ -124,20 +124,22 @@ def _has_proxy_headers(raw: Iterable[tuple[bytes, bytes]]) -> bool:
     return any(name.lower() in proxy and value.strip() for name, value in raw)
 
 
-def is_local_admin(scope: Mapping[str, Any]) -> bool:
+def is_local_admin(scope: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> bool:
     """Whether the ASGI HTTP request in *scope* is a direct loopback call, hence Kuma's local admin.
 
     All must hold: the peer address is loopback; no non-empty ``Forwarded``, ``X-Forwarded-For`` or
     ``X-Real-IP``; ``Host`` is a loopback host (``localhost``, ``127.0.0.0/8``, ``[::1]``) with a valid
     port if any; ``Sec-Fetch-Site`` is absent, ``same-origin`` or ``none``; ``Origin`` is absent or an
-    http(s) origin (no path, query or user info) with the same host and port as ``Host``.
+    http(s) origin (no path, query or user info) with the same host and port as ``Host``. *headers* is
+    `request_headers` of *scope*, when the caller has it already.
     """
     client = scope.get("client")
     if not client or not isinstance(client[0], str):
         return False
     if _has_proxy_headers(scope.get("headers", ())):
         return False
-    headers = request_headers(scope)
+    if headers is None:
+        headers = request_headers(scope)
     facts = (client[0], headers.get("host", ""), headers.get("sec-fetch-site", ""), headers.get("origin", ""))
     if sum(map(len, facts)) > 512:  # the cache holds short values only: its memory stays small
         return _direct_loopback(*facts)

@@ -96,7 +96,7 @@ class SecurityMiddleware:
         method, path = scope["method"], scope["path"]
         send = self._cors(headers.get("origin", ""), send)
         user = ANONYMOUS
-        if self.authn.localhost_is_admin and is_local_admin(scope):
+        if self.authn.localhost_is_admin and is_local_admin(scope, headers):
             user = ADMIN
         elif not ((method == "GET" and path == "/") or path.startswith("/gui")):
             authorization = headers.get("authorization", "")

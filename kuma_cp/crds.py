@@ -11,15 +11,18 @@ from typing import Any
 import attrs
 
 from kuma_cp import specs
-from kuma_cp.resources import REGISTRY, K8sKind, ResourceType
+from kuma_cp.resources import (
+    CONFIG_MAP_KEY,
+    K8S_SPEC_IN_STATUS,
+    REGISTRY,
+    SECRET_TYPES,
+    K8sKind,
+    ResourceType,
+)
 from kuma_cp.specs.schema import openapi
 from kv.drivers.k8s.kinds import Kind, crd_manifest
 
 __all__ = ["crd_documents", "kinds"]
-
-_SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
-# Kuma's Config is a ConfigMap named as the Config, its text under this data key (pkg/plugins/config/k8s).
-CONFIG_MAP_KEY = "config"
 
 
 def _kind(rtype: ResourceType) -> Kind:
@@ -30,7 +33,7 @@ def _kind(rtype: ResourceType) -> Kind:
             plural="secrets",
             scope="secret",
             mesh_scoped=mesh_scoped,
-            secret_type=_SECRET_TYPES[rtype.name],
+            secret_type=SECRET_TYPES[rtype.name],
         )
     if rtype.k8s is K8sKind.CONFIG_MAP:
         return Kind(
@@ -46,7 +49,7 @@ def _kind(rtype: ResourceType) -> Kind:
         scope="cluster" if rtype.k8s is K8sKind.CLUSTER else "namespaced",
         mesh_scoped=mesh_scoped,
         mesh_field=rtype.legacy and mesh_scoped,
-        spec_field="status" if rtype.name == "DataplaneInsight" else "spec",  # as Kuma's CRD keeps it
+        spec_field="status" if rtype.name in K8S_SPEC_IN_STATUS else "spec",
     )
 
 

@@ -19,6 +19,12 @@ GLOBAL = kv.Scope.GLOBAL
 
 # Labels whose values Kuma keeps in Kubernetes annotations, because they may be longer than a label value.
 ANNOTATION_LABELS = frozenset({"kuma.io/display-name", "k8s.kuma.io/service-account", "kuma.io/workload"})
+# The native Secret types Kuma keeps its Secrets and GlobalSecrets in.
+SECRET_TYPES = {"Secret": "system.kuma.io/secret", "GlobalSecret": "system.kuma.io/global-secret"}
+# Kuma's Config is a ConfigMap named as the Config, its text under this data key (pkg/plugins/config/k8s).
+CONFIG_MAP_KEY = "config"
+# Types whose Kubernetes object keeps the spec under ``status`` (as Kuma's CRD of DataplaneInsight does).
+K8S_SPEC_IN_STATUS = frozenset({"DataplaneInsight"})
 
 
 class K8sKind(enum.Enum):

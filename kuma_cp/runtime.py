@@ -148,6 +148,7 @@ class Runtime:
                 info=info,
                 read_only=config.api_server.read_only,
                 inline=config.store.type == "memory",
+                system_namespace=config.store.kubernetes.system_namespace,
             ),
             store=store,
             authn=config.api_server.authn,

@@ -37,10 +37,11 @@ import kv
 from kuma_cp import resources
 from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.descriptors import resources_index
-from kuma_cp.api.errors import ApiError, json_response, validation_error
+from kuma_cp.api.errors import ApiError, json_response
+from kuma_cp.api.formats import formatter
 from kuma_cp.api.handlers import item_endpoint
 from kuma_cp.api.lists import list_endpoint
-from kuma_cp.api.rest import KriError, kri, kri_core_name, parse_kri, render
+from kuma_cp.api.rest import KriError, kri, kri_core_name, parse_kri
 from kuma_cp.api.router import Route, Router
 from kuma_cp.manager import ResourceManager
 
@@ -87,7 +88,6 @@ def _static(body: dict[str, Any]) -> Endpoint:
 
 GET_TITLE = "Could not retrieve a resource"
 FORMAT_TITLE = "Could not format a resource"
-FORMATS = '"format" must be one of ["k8s", "kubernetes", "universal"]'
 
 
 def _kri_endpoint(api: Api) -> Endpoint:
@@ -100,7 +100,7 @@ def _kri_endpoint(api: Api) -> Endpoint:
     name is served if the KRI is its own.
     """
 
-    def work(text: str, fmt: str) -> Response:
+    def work(text: str, pairs: list[tuple[str, str]]) -> Response:
         try:
             identifier = parse_kri(text)
         except KriError as exc:  # Kuma's BadRequest: its title is always "Bad Request"
@@ -113,16 +113,12 @@ def _kri_endpoint(api: Api) -> Endpoint:
                 record = local
         if record is None:
             raise ApiError(404, GET_TITLE, "Not found")
-        if fmt in ("k8s", "kubernetes"):
-            raise ApiError(501, FORMAT_TITLE, f"format {fmt} is not supported by this control plane yet")
-        if fmt not in ("", "universal"):
-            raise validation_error(FORMAT_TITLE, [("", FORMATS)])
-        body = render(rtype, record)
+        body = formatter(api, rtype, pairs, FORMAT_TITLE)(record)
         return json_response(body, headers={"ETag": f'"{record.version}"'})
 
     async def endpoint(request: Request) -> Response:
-        fmt = next((v for k, v in request.query_params.multi_items() if k == "format"), "")
-        return await api.respond(GET_TITLE, work, request.path_params["kri"], fmt)
+        pairs = request.query_params.multi_items()
+        return await api.respond(GET_TITLE, work, request.path_params["kri"], pairs)
 
     return endpoint
 
@@ -159,6 +155,7 @@ def api_app(
     read_only: bool = False,
     zone: str = "default",
     inline: bool = False,
+    system_namespace: str = "kuma-system",
 ) -> ASGIApp:
     """Kuma's HTTP resource API over *manager*, as an ASGI application.
 
@@ -170,6 +167,14 @@ def api_app(
             for telling the resources a KRI names apart from copies synced from elsewhere.
         inline: *manager*'s calls never wait on I/O (a memory store): run them on the event loop
             rather than in a worker thread, sparing each request two thread switches.
+        system_namespace: where ``?format=k8s`` places objects that need a namespace and name none.
     """
-    api = Api(manager=manager, read_only=read_only, zone=zone, catalog=resources.catalog(), inline=inline)
+    api = Api(
+        manager=manager,
+        read_only=read_only,
+        zone=zone,
+        catalog=resources.catalog(),
+        inline=inline,
+        system_namespace=system_namespace,
+    )
     return Router(_routes(api, info))

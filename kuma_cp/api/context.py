@@ -40,6 +40,8 @@ class Api:
         catalog: the store's catalog (label grammar for filters).
         inline: the manager's calls never wait on I/O (a memory store), so `respond` runs them on the
             event loop: a hop to a worker thread and back costs more than such a call.
+        system_namespace: where ``?format=k8s`` places Secrets and namespaced objects without a namespace
+            (``KUMA_STORE_KUBERNETES_SYSTEM_NAMESPACE``).
     """
 
     manager: ResourceManager
@@ -47,6 +49,7 @@ class Api:
     zone: str
     catalog: kv.Catalog
     inline: bool = False
+    system_namespace: str = "kuma-system"
 
     def find(self, rtype: ResourceType, mesh: str, name: str) -> kv.Record | None:
         """The resource, or None when there is none (a key no store could hold included)."""

@@ -24,7 +24,8 @@ from kuma_cp.api.body import PROCESS, Body, parse
 from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.errors import ApiError, Violation, error_response, from_exception, json_response, plain
 from kuma_cp.api.errors import validation_error as invalid
-from kuma_cp.api.rest import compute_labels, render
+from kuma_cp.api.formats import formatter
+from kuma_cp.api.rest import compute_labels
 from kuma_cp.api.validation import request_violations, rfc1035_violations, workload_error
 from kuma_cp.resources import ResourceType
 
@@ -107,16 +108,12 @@ def _find_to_write(api: Api, rtype: ResourceType, mesh: str, name: str, title: s
         raise from_exception(exc, title) from exc
 
 
-def _get(api: Api, rtype: ResourceType, mesh: str, name: str, fmt: str) -> Response:
+def _get(api: Api, rtype: ResourceType, mesh: str, name: str, pairs: list[tuple[str, str]]) -> Response:
     api.check_mesh(rtype, mesh)
     record = _find(api, rtype, mesh, name, GET_TITLE)
     if record is None:
         raise ApiError(404, GET_TITLE, "Not found")
-    if fmt in ("k8s", "kubernetes"):
-        raise ApiError(501, GET_TITLE, f"format {fmt} is not supported by this control plane yet")
-    if fmt not in ("", "universal"):
-        raise invalid(GET_TITLE, [("", '"format" must be one of ["k8s", "kubernetes", "universal"]')])
-    return json_response(render(rtype, record), headers=etag(record))
+    return json_response(formatter(api, rtype, pairs, GET_TITLE)(record), headers=etag(record))
 
 
 def _create(api: Api, rtype: ResourceType, mesh: str, name: str, body: Body) -> Response:
@@ -247,8 +244,8 @@ def item_endpoint(api: Api, rtype: ResourceType) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         mesh, name = request.path_params.get("mesh", ""), request.path_params["name"]
         if request.method in ("GET", "HEAD"):
-            fmt = next((v for k, v in request.query_params.multi_items() if k == "format"), "")
-            return await api.respond(GET_TITLE, _get, api, rtype, mesh, name, fmt)
+            pairs = request.query_params.multi_items()
+            return await api.respond(GET_TITLE, _get, api, rtype, mesh, name, pairs)
         if request.method == "PUT" and not _is_json(request.headers.get("content-type")):
             return plain(415, "415: Unsupported Media Type")
         if rtype.read_only or api.read_only:

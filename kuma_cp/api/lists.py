@@ -28,7 +28,7 @@ from starlette.responses import Response
 import kv
 from kuma_cp.api.context import Api, Endpoint
 from kuma_cp.api.errors import ApiError, Violation, json_response, validation_error
-from kuma_cp.api.rest import render
+from kuma_cp.api.formats import formatter
 from kuma_cp.resources import ResourceType
 from kv.names import check_labels
 from kv.store import parse_offset
@@ -195,6 +195,7 @@ def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
         mesh = request.path_params.get("mesh", "")
 
         def work() -> Response:
+            form = formatter(api, rtype, pairs, LIST_TITLE)
             size = page_size(pairs)
             labels = label_filters(pairs, route)
             matches = dataplane_filter(pairs, route) if rtype.name == "Dataplane" else None
@@ -202,7 +203,7 @@ def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
             page = _page(api, rtype, mesh, name, labels, size, offset, matches)
             body = {
                 "total": page.total,
-                "items": [render(rtype, record) for record in page.items],
+                "items": [form(record) for record in page.items],
                 "next": next_link(request, pairs, page.next_offset),
             }
             return json_response(body)

@@ -341,7 +341,8 @@ def test_get_format(client: TestClient, default_mesh: None) -> None:
         "Resource is not valid",
         ("", '"format" must be one of ["k8s", "kubernetes", "universal"]'),
     )
-    assert client.get("/meshes/default?format=k8s").status_code == 501
+    k8s = client.get("/meshes/default?format=k8s").json()
+    assert (k8s["kind"], k8s["apiVersion"], k8s["metadata"]["name"]) == ("Mesh", "kuma.io/v1alpha1", "default")
 
 
 # --- lists -------------------------------------------------------------------------------------------

@@ -325,7 +325,7 @@ def test_a_missing_kri_is_kumas_404(client: TestClient, default_mesh: None) -> N
 
 
 def test_a_kri_formats_as_kuma(client: TestClient, default_mesh: None) -> None:
-    assert client.get("/_kri/kri_m____default_?format=k8s").status_code == 501
+    assert client.get("/_kri/kri_m____default_?format=kubernetes").json()["kind"] == "Mesh"
     assert client.get("/_kri/kri_m____default_?format=yaml").json() == std_error(
         400,
         "Could not format a resource",

@@ -1,4 +1,4 @@
-"""The ``kuma-cp`` command: ``run``, ``migrate up`` and ``version``, as Go Kuma's."""
+"""The ``kuma-cp`` command: ``run``, ``migrate up``, ``install``, ``export``, ``import`` and ``version``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 
 from kuma_cp import app, stores
 from kuma_cp.config import Config, ConfigError, load
+from kuma_cp.portability.commands import export_command, import_command
 
 __all__ = ["main"]
 
@@ -135,6 +136,10 @@ def control_plane(
         with_crds=with_crds,
     )
     click.echo(yaml.safe_dump_all(documents, sort_keys=False), nl=False)
+
+
+cli.add_command(export_command(_configure, Failure))
+cli.add_command(import_command(_configure, Failure))
 
 
 @cli.command()

@@ -29,7 +29,7 @@ from kuma_cp import specs
 from kuma_cp.config import StoreConfig, UpsertConfig
 from kuma_cp.resources import ResourceType
 
-__all__ = ["InvalidSpec", "MeshHasDataplanes", "MeshNotFound", "ResourceManager", "SkipUpsert"]
+__all__ = ["InvalidSpec", "MeshHasDataplanes", "MeshNotFound", "ResourceManager", "SkipUpsert", "owner_of"]
 
 log = logging.getLogger("kuma-cp.manager")
 
@@ -77,6 +77,15 @@ def checked_spec(key: kv.Key, spec: Mapping[str, Any], labels: Mapping[str, str]
     raise InvalidSpec(key, reason, violations) from None
 
 
+def owner_of(rtype: ResourceType, mesh: str, name: str) -> kv.Key | None:
+    """The Mesh owning a resource: its mesh, or for a MeshInsight the Mesh it describes; None if global."""
+    if rtype.name == "MeshInsight":
+        return kv.Key("Mesh", "", name)
+    if rtype.scope is kv.Scope.MESH:
+        return kv.Key("Mesh", "", mesh)
+    return None
+
+
 class SkipUpsert(Exception):
     """Raised by an upsert function to leave the resource as it is."""
 
@@ -119,11 +128,8 @@ class ResourceManager:
         )
 
     def _owner(self, rtype: ResourceType, mesh: str, name: str) -> kv.Key | None:
-        if rtype.name == "MeshInsight":
-            owner = kv.Key("Mesh", "", name)
-        elif rtype.scope is kv.Scope.MESH:
-            owner = kv.Key("Mesh", "", mesh)
-        else:
+        owner = owner_of(rtype, mesh, name)
+        if owner is None:
             return None
         try:
             self.store.get(owner.type, owner.mesh, owner.name)

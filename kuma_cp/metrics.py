@@ -222,12 +222,19 @@ class MeteredStore(kv.Store):
             self._histogram.labels(operation, resource_type).observe(time.perf_counter() - start)
 
     def create(  # noqa: D102 - kv.Store documents it
-        self, record: kv.Record, *, owner: kv.Key | None = None, creation_time: datetime | None = None
+        self,
+        record: kv.Record,
+        *,
+        owner: kv.Key | None = None,
+        creation_time: datetime | None = None,
+        modification_time: datetime | None = None,
     ) -> kv.Record:
         resource_type = _type_of(record)
         with self._timed("create", resource_type):
             try:
-                return self.inner.create(record, owner=owner, creation_time=creation_time)
+                return self.inner.create(
+                    record, owner=owner, creation_time=creation_time, modification_time=modification_time
+                )
             except kv.AlreadyExists:
                 self._conflicts.labels(resource_type).inc()
                 raise

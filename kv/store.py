@@ -108,12 +108,18 @@ class Store:
         )
 
     def create(
-        self, record: Record, *, owner: Key | None = None, creation_time: datetime | None = None
+        self,
+        record: Record,
+        *,
+        owner: Key | None = None,
+        creation_time: datetime | None = None,
+        modification_time: datetime | None = None,
     ) -> Record:
         """Store a new record and return it as stored, with its first version.
 
-        The creation and modification times are *creation_time*, else ``record.creation_time``, else
-        now. The owner is *owner*, else ``record.owner``; deleting the owner deletes this record.
+        The creation time is *creation_time*, else ``record.creation_time``, else now; the modification
+        time is *modification_time* (a restore keeps the one it had), else the creation time. The owner
+        is *owner*, else ``record.owner``; deleting the owner deletes this record.
 
         Raises:
             AlreadyExists: the key is taken; nothing changed.
@@ -124,6 +130,7 @@ class Store:
         owner = owner if owner is not None else record.owner
         when = creation_time if creation_time is not None else record.creation_time
         ctime = self._clock() if when is None else names.utc("creation time", when)
+        mtime = ctime if modification_time is None else names.utc("modification time", modification_time)
         if owner == key:  # an owner exists before what it owns (a self-referencing FK would allow it)
             self.driver.get(key)  # NotFound, as for any missing owner, unless the key is taken:
             raise AlreadyExists.of(key)
@@ -133,7 +140,7 @@ class Store:
             status=status,
             labels=checked_labels,
             creation_time=ctime,
-            modification_time=ctime,
+            modification_time=mtime,
             owner=None if owner is None else names.check_owner(self.catalog, owner),
         )
         return record_of(self.driver.create(row))

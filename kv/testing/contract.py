@@ -170,6 +170,17 @@ def timestamps_are_utc_and_exact(store: Store, types: Types) -> None:
 
 
 @check()
+def a_create_may_keep_a_given_modification_time(store: Store, types: Types) -> None:
+    """A create given a modification time (a restore) keeps it; by default it is the creation time."""
+    later = NOW + 90 * SECOND
+    store.create(Record(key=Key(types.item, MESH, "r")), creation_time=NOW, modification_time=later)
+    got = store.get(types.item, MESH, "r")
+    assert (got.creation_time, got.modification_time) == (NOW, later)
+    with raises(Invalid):
+        store.create(Record(key=Key(types.item, MESH, "x")), modification_time=datetime(2026, 1, 1))
+
+
+@check()
 def create_with_a_missing_owner_is_not_found(store: Store, types: Types) -> None:
     """A create whose owner does not exist raises NotFound (for the owner) and stores nothing."""
     missing = Key(types.owner, "", "no-such-owner")

@@ -342,7 +342,11 @@ def test_get_format(client: TestClient, default_mesh: None) -> None:
         ("", '"format" must be one of ["k8s", "kubernetes", "universal"]'),
     )
     k8s = client.get("/meshes/default?format=k8s").json()
-    assert (k8s["kind"], k8s["apiVersion"], k8s["metadata"]["name"]) == ("Mesh", "kuma.io/v1alpha1", "default")
+    assert (k8s["kind"], k8s["apiVersion"], k8s["metadata"]["name"]) == (
+        "Mesh",
+        "kuma.io/v1alpha1",
+        "default",
+    )
 
 
 # --- lists -------------------------------------------------------------------------------------------

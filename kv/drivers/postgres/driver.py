@@ -186,6 +186,7 @@ class PostgresDriver:
             "status": row.status,
             "labels": _labels_json(row.labels) if row.labels else "{}",
             "ctime": _naive_utc(row.creation_time),
+            "mtime": _naive_utc(row.modification_time),
             "owner_name": None if owner is None else owner.name,
             "owner_mesh": None if owner is None else owner.mesh,
             "owner_type": None if owner is None else owner.type,

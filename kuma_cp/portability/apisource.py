@@ -8,6 +8,7 @@ localhost is an admin).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import urllib.error
@@ -68,10 +69,8 @@ class ApiSource:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 detail = json.loads(detail).get("detail") or detail
-            except (ValueError, AttributeError):
-                pass
             raise ExportError(f"GET {path}: {exc.code} {exc.reason}: {detail}".rstrip(": ")) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)

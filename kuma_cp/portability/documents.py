@@ -31,11 +31,13 @@ from kuma_cp.api.validation import request_violations, rfc1035_violations, workl
 from kuma_cp.portability import yamlout
 from kuma_cp.portability.k8sform import NotKuma, from_k8s
 from kuma_cp.resources import K8sKind, ResourceType
+from kv import codec, names
 
 __all__ = ["Document", "Problem", "read"]
 
 _NOT_BODY = ("creationTime", "modificationTime", "kri", "snis", "status")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_CATALOG = resources.catalog()
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
@@ -159,8 +161,16 @@ def document(
         raise _Refused("status must be a map")
     name = _kubernetes_name(rtype, body.name, namespace) if kubernetes else body.name
     created = _time(doc, "creationTime", now)
+    key = kv.Key(rtype.name, body.mesh if rtype.scope is kv.Scope.MESH else "", name)
+    try:  # what the store would refuse at write time (sizes, characters), refused now
+        names.check_key(_CATALOG, key)
+        names.check_labels(_CATALOG, body.labels)
+        codec.encode("spec", body.spec)
+        codec.encode("status", dict(status or {}))
+    except kv.Invalid as exc:
+        raise _Refused(str(exc)) from None
     record = kv.Record(
-        key=kv.Key(rtype.name, body.mesh if rtype.scope is kv.Scope.MESH else "", name),
+        key=key,
         spec=body.spec,
         status=dict(status or {}),
         labels=body.labels,

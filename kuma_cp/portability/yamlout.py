@@ -3,8 +3,9 @@
 `dump` gives the bytes Go gives for a JSON-shaped value: map keys in go-yaml's order (`go_key_order`:
 digit runs compared as numbers, non-letters before letters), strings plain unless they would read
 back as something else (then double-quoted, ``"0001-01-01T00:00:00Z"``, ``"true"``, ``"1"``), or
-single-quoted when plain cannot hold them (``'*'``), multi-line strings as literal blocks, no line
-folding, sequences not indented under their key.
+single-quoted when plain cannot hold them (``'*'``), multi-line strings as literal blocks, long strings
+folded at 80 columns (libyaml's rule, which PyYAML and go-yaml share), sequences not indented under their
+key.
 
 `load_all` reads documents as ``sigs.k8s.io/yaml`` does: a timestamp stays the string it is.
 """
@@ -30,11 +31,15 @@ def _letter(char: str) -> bool:
     return unicodedata.category(char).startswith("L")
 
 
+def _digit(char: str) -> bool:
+    return unicodedata.category(char) == "Nd"  # Go's unicode.IsDigit
+
+
 def _number(text: str, start: int, value: int) -> tuple[int, int]:
-    """*value* followed by the digit run at *start*, as a number, and where the run ends."""
+    """*value* followed by the digit run at *start*, as go-yaml v2 counts it, and where the run ends."""
     end = start
-    while end < len(text) and text[end].isdigit():
-        value = value * 10 + int(text[end])
+    while end < len(text) and _digit(text[end]):
+        value = value * 10 + ord(text[end]) - 48  # rune - '0', for every decimal digit, as Go does
         end += 1
     return value, end
 
@@ -51,7 +56,7 @@ def _less(a: str, b: str) -> bool:
         lead = 0
         if x == "0" or y == "0":  # a zero inside a number (after a non-zero digit) is not a leading one
             j = i - 1
-            while j >= 0 and a[j].isdigit():
+            while j >= 0 and _digit(a[j]):
                 if a[j] != "0":
                     lead = 1
                     break
@@ -86,16 +91,44 @@ class _Dumper(yaml.SafeDumper):
     """PyYAML's safe dumper with go-yaml v2's choice of string styles."""
 
 
+_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+# What go-yaml v2's resolver reads as numbers (strconv.ParseInt(s, 0, 64), then ParseFloat) and timestamps.
+_GO_INT = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+_GO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?"
+)
+# Line breaks other than \n, which YAML folds when read back from a plain or single-quoted scalar.
+_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
+
+
+def _go_reads_as_other(text: str) -> bool:
+    """Whether go-yaml v2 would read *text*, written plain, as something else than this string."""
+    if text in _GO_BOOLS or _BASE60.fullmatch(text):
+        return True
+    if not text or text[0] not in "+-.0123456789":
+        return False
+    plain = text.replace("_", "")
+    if _GO_INT.fullmatch(plain) or _GO_TIME.fullmatch(text):
+        return True
+    try:
+        float(plain)
+    except ValueError:
+        return False
+    return plain == plain.strip()
+
+
 def _string(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    if any(b in text for b in _BREAKS):  # only a double-quoted scalar keeps them
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
     if "\n" in text:
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
     implicit = dumper.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    if implicit not in _GO_STRINGS or text in _GO_BOOLS or _BASE60.fullmatch(text):
+    if implicit not in _GO_STRINGS or _go_reads_as_other(text):
         return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
     return dumper.represent_scalar("tag:yaml.org,2002:str", text)
 
 
-_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _Dumper.add_representer(str, _string)
 
 
@@ -109,7 +142,7 @@ def dump(value: Any) -> str:
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
-        width=2**31 - 1,
+        width=80,  # go-yaml v2.4.0 (sigs.k8s.io/yaml's fork) folds long plain and quoted strings at 80
     )
 
 

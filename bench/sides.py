@@ -138,6 +138,7 @@ class RawSide:
             conn, insert = self.connections[t], SQL["insert"]
 
             def op(i: int) -> object:
+                created = now()
                 params = {
                     "k_name": f"{tag}-{t}-{i}",
                     "k_mesh": mesh,
@@ -145,7 +146,8 @@ class RawSide:
                     "spec": _json(SPEC),
                     "status": "{}",
                     "labels": _json(LABELS),
-                    "ctime": now(),
+                    "ctime": created,
+                    "mtime": created,
                     "owner_name": None,
                     "owner_mesh": None,
                     "owner_type": None,

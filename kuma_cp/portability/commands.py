@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -30,6 +31,13 @@ FILE_HELP = "YAML documents to import (as kuma-cp export or kumactl export write
 PLACE_HELP = "on Kubernetes, the namespace of namespaced resources (their name becomes name.namespace)"
 MEMORY_IMPORT = "WARNING: the store is in memory: what was imported is gone when this command ends"
 MEMORY_EXPORT = "the memory store of a new process is empty: export a running control plane with --api URL"
+
+
+def _quiet() -> None:
+    """Logs at warning and above only (stdout is the data; ``--log-level debug`` still shows all)."""
+    root = logging.getLogger()
+    if root.level == logging.INFO:
+        root.setLevel(logging.WARNING)
 
 
 def _open(config: Config, failure: type[click.ClickException]) -> kv.Store:
@@ -77,6 +85,7 @@ def export_command(configure: Configure, failure: type[click.ClickException]) ->
         token_file: IO[str] | None,
     ) -> None:
         """Export Kuma resources (as kumactl export does) from the configured store or a running API."""
+        _quiet()
         config = configure(config_file, "export")
         namespace = system_namespace or config.store.kubernetes.system_namespace
         header: str | None = None
@@ -149,6 +158,7 @@ def import_command(configure: Configure, failure: type[click.ClickException]) ->
         config_file: str | None, files: tuple[str, ...], mode: str, dry_run: bool, namespace: str
     ) -> None:
         """Import resources into the configured store: validated first, then written all or nothing."""
+        _quiet()
         config = configure(config_file, "import")
         kubernetes, now = config.store.type == "kubernetes", datetime.now(UTC)
         found: list[documents.Document] = []

@@ -93,7 +93,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     dsn = pg_dsn()
     report, stdout = _bench(tmp_path, "--dsn", dsn)
     sections = report["sections"]
-    assert set(sections) == {"pg", "notify", "memory", "page", "http", "spec"}
+    assert set(sections) == {"pg", "notify", "memory", "page", "http", "spec", "import"}
     assert report["machine"]["postgres"]["server_version"]
 
     pg = sections["pg"]["rows"]
@@ -128,6 +128,11 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
         _spread(row["ratio"])
         assert row["checked_ops_per_s"]["median"] > 0
         assert row["unchecked_ops_per_s"]["median"] > 0
+    imported = sections["import"]
+    assert imported["resources"] == 500
+    for figure in ("read", "write", "total", "raw", "memory", "ratio_write", "ratio_total"):
+        _spread(imported[figure])
+    assert imported["ratio_total"]["median"] > 1  # validating and writing costs more than writing alone
     titles = (
         "## Postgres",
         "## Postgres writes with and without",
@@ -136,6 +141,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
         "## HTTP",
         "## HTTP floor",
         "## Spec validation",
+        "## Import",
     )
     for title in titles:
         assert title in stdout

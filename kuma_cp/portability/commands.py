@@ -17,6 +17,7 @@ import kv
 from kuma_cp import stores
 from kuma_cp.config import Config
 from kuma_cp.portability import documents, exporter, importer
+from kuma_cp.portability.apisource import ApiSource
 
 __all__ = ["export_command", "import_command"]
 
@@ -88,13 +89,12 @@ def export_command(configure: Configure, failure: type[click.ClickException]) ->
         _quiet()
         config = configure(config_file, "export")
         namespace = system_namespace or config.store.kubernetes.system_namespace
-        header: str | None = None
         store: kv.Store | None = None
+        api: ApiSource | None = None
         if api_url:
-            from kuma_cp.portability.apisource import ApiSource
-
             token = token_file.read().strip() if token_file is not None else None
-            source: exporter.Source = ApiSource(api_url, token)
+            api = ApiSource(api_url, token)
+            source: exporter.Source = api
         else:
             if config.store.type == "memory":
                 click.echo(f"WARNING: {MEMORY_EXPORT}", err=True)
@@ -104,8 +104,7 @@ def export_command(configure: Configure, failure: type[click.ClickException]) ->
             pieces = exporter.export(
                 source, profile=profile, fmt=fmt, include_admin=include_admin, system_namespace=namespace
             )
-            if api_url:
-                header = source.header()  # type: ignore[attr-defined]
+            header = api.header() if api is not None else None
             text = _chain(header, pieces)
             if output:
                 _write_atomically(output, text)

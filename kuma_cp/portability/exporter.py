@@ -35,7 +35,7 @@ from kuma_cp.portability import yamlout
 from kuma_cp.portability.k8sform import to_k8s
 from kuma_cp.resources import ResourceType
 
-__all__ = ["FORMATS", "PROFILES", "ExportError", "Source", "StoreSource", "export", "plan"]
+__all__ = ["FORMATS", "PROFILES", "ExportError", "Plan", "Source", "StoreSource", "export", "plan"]
 
 PROFILES = ("all", "federation", "federation-with-policies", "no-dataplanes")
 FORMATS = ("universal", "kubernetes")
@@ -83,12 +83,14 @@ class StoreSource:
 
 
 @attrs.frozen
-class _Plan:
+class Plan:
+    """The types an export holds, in order, and the listed type names this kuma-cp does not know."""
+
     types: list[ResourceType]
     unknown: list[str]
 
 
-def plan(descriptors: Sequence[Mapping[str, Any]], profile: str, include_admin: bool) -> _Plan:
+def plan(descriptors: Sequence[Mapping[str, Any]], profile: str, include_admin: bool) -> Plan:
     """The types to export for *profile*, in Kuma's order, and the listed names not known here."""
     chosen, unknown = [], []
     for entry in descriptors:
@@ -109,7 +111,7 @@ def plan(descriptors: Sequence[Mapping[str, Any]], profile: str, include_admin: 
             continue
         chosen.append(rtype)
     chosen.sort(key=lambda t: _PRIORITY.get(t.name, 50))  # stable: /_resources order within a priority
-    return _Plan(chosen, unknown)
+    return Plan(chosen, unknown)
 
 
 def _ordered(source: Source, types: list[ResourceType]) -> Iterator[tuple[ResourceType, kv.Record]]:

@@ -269,3 +269,14 @@ pg_module_databases = pytest.fixture(_pg_databases, scope="module", name="pg_mod
 def pg_database(pg_databases: Callable[[], str]) -> str:
     """The DSN of a new, empty database on the test server, dropped afterwards."""
     return pg_databases()
+
+
+def kuma_pg_store(dsn: str) -> kv.Store:
+    """A store of Kuma's types on the database *dsn* names, migrated first (as ``kuma-cp migrate up``)."""
+    from kuma_cp import migrate, resources
+    from kv.drivers.postgres import PostgresDriver, create_engine
+
+    engine = create_engine(dsn, max_open_connections=1)
+    migrate.migrate_up(engine)
+    engine.dispose()
+    return kv.Store(PostgresDriver.from_url(dsn, max_open_connections=4), catalog=resources.catalog())

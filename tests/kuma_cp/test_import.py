@@ -10,6 +10,7 @@ import pytest
 import kv
 from kuma_cp import resources
 from kuma_cp.portability import documents, importer, yamlout
+from tests.conftest import kuma_pg_store
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MESH = "type: Mesh\nname: default\n"
@@ -170,19 +171,9 @@ def test_universal_names_on_kubernetes_follow_name_dot_namespace() -> None:
     assert _problems(text("mt")) == []  # Universal: any name Kuma allows
 
 
-def _pg_store(dsn: str) -> kv.Store:
-    from kuma_cp import migrate
-    from kv.drivers.postgres import PostgresDriver, create_engine
-
-    engine = create_engine(dsn, max_open_connections=1)
-    migrate.migrate_up(engine)
-    engine.dispose()
-    return kv.Store(PostgresDriver.from_url(dsn, max_open_connections=4), catalog=resources.catalog())
-
-
 @pytest.mark.postgres
 def test_on_postgres_a_failure_midway_writes_nothing(pg_database: str) -> None:
-    store, racer = _pg_store(pg_database), _pg_store(pg_database)
+    store, racer = kuma_pg_store(pg_database), kuma_pg_store(pg_database)
     texts = [MESH] + [TIMEOUT.format(name=f"mt-{i}", timeout="1s") for i in range(5)]
     docs = _read("---\n".join(texts))
 

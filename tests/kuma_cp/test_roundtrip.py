@@ -25,7 +25,7 @@ from kuma_cp import resources
 from kuma_cp.manager import checked_spec, owner_of
 from kuma_cp.portability import documents, importer
 from kuma_cp.portability.exporter import StoreSource, export
-from tests.conftest import install_crds, k8s_kubeconfig, kube_client
+from tests.conftest import install_crds, k8s_kubeconfig, kube_client, kuma_pg_store
 
 SYSTEM = "kuma-system"
 NAMESPACES = ("ns-a", "ns-b")
@@ -106,16 +106,6 @@ def _clear(store: kv.Store) -> None:
                     store.delete(record.key.type, record.key.mesh, record.key.name)
 
 
-def _open_postgres(dsn: str) -> kv.Store:
-    from kuma_cp import migrate
-    from kv.drivers.postgres import PostgresDriver, create_engine
-
-    engine = create_engine(dsn, max_open_connections=1)
-    migrate.migrate_up(engine)
-    engine.dispose()
-    return kv.Store(PostgresDriver.from_url(dsn, max_open_connections=4), catalog=resources.catalog())
-
-
 def _open_kubernetes() -> kv.Store:
     from kubernetes import client
 
@@ -148,7 +138,7 @@ def stores(pg_module_databases: Callable[[], str]) -> Iterator[Callable[[str, in
             if backend == "memory":
                 opened[backend, which] = kv.open("memory://", catalog=resources.catalog())
             elif backend == "postgres":
-                opened[backend, which] = _open_postgres(pg_module_databases())
+                opened[backend, which] = kuma_pg_store(pg_module_databases())
             else:  # one Kubernetes store: source and target take turns (each is cleared first)
                 opened[backend, which] = opened.get((backend, 1 - which)) or _open_kubernetes()
         return opened[backend, which]

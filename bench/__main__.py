@@ -1,14 +1,15 @@
 """One command for every benchmark: kv against a bare baseline, in the same run, on the same server.
 
     python -m bench [--dsn DSN] [--no-fsync] [--quick] [--runs N] [--json out.json]
-                    [--only pg,notify,memory,page,http,spec,import,k8s]
+                    [--only pg,notify,memory,page,http,spec,import,fixture,k8s]
 
 Sections: ``pg`` (kv on Postgres vs raw psycopg 3 running the same SQL, 1/2/8 threads), ``notify`` (kv's
 creates and updates with and without Kuma's NOTIFY trigger, 1 and 8 threads), ``memory`` (the
 memory driver vs a bare dict + json), ``page`` (a page out of 10k and 100k records, kv vs Kuma's
 load-all-then-page), ``http`` (GET and PUT through a real ``kuma-cp run``, memory and Postgres), ``spec``
 (PUT of a Dataplane and a MeshHTTPRoute with Kuma's write pipeline vs without it, on one server),
-``import`` (``kuma-cp import`` of 10k resources vs raw psycopg writing the same rows), ``k8s``
+``import`` (``kuma-cp import`` of 10k resources vs raw psycopg writing the same rows), ``fixture`` (the
+pytest plugin's Postgres ``kv_store``: resets compared, cost per test), ``k8s``
 (the Kubernetes driver's watch cache vs live reads through the API server vs the bare client; only when
 named in ``--only``: it starts a throwaway kube-apiserver, or uses ``KUMA_TEST_KUBECONFIG``'s).
 
@@ -31,11 +32,11 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from bench import api, importing, k8s, memory, notify, page, pg, specs
+from bench import api, fixture, importing, k8s, memory, notify, page, pg, specs
 from bench.common import machine
 from bench.pgsetup import server, server_info
 
-SECTIONS = ("pg", "notify", "memory", "page", "http", "spec", "import", "k8s")
+SECTIONS = ("pg", "notify", "memory", "page", "http", "spec", "import", "fixture", "k8s")
 DEFAULT = (
     "pg",
     "notify",
@@ -44,6 +45,7 @@ DEFAULT = (
     "http",
     "spec",
     "import",
+    "fixture",
 )  # k8s only when asked for: it needs a kube-apiserver
 
 
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     with ExitStack() as stack:
         dsn = None
-        if {"pg", "notify", "page", "http", "import"} & set(only):
+        if {"pg", "notify", "page", "http", "import", "fixture"} & set(only):
             if args.dsn is None:
                 _log("no --dsn: starting a throwaway PostgreSQL server with scripts/postgres")
             dsn = stack.enter_context(server(args.dsn, fsync=not args.no_fsync))
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
         if "import" in only:
             sections["import"] = importing.run(dsn, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
             print(importing.render(sections["import"]), flush=True)
+        if "fixture" in only:
+            sections["fixture"] = fixture.run(dsn, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
+            print(fixture.render(sections["fixture"]), flush=True)
         if "k8s" in only:
             sections["k8s"] = k8s.run(kubeconfig, quick=args.quick, runs=runs, log=_log)  # type: ignore[arg-type]
             print(k8s.render(sections["k8s"]), flush=True)

@@ -2,7 +2,13 @@
 
 Installing kuma-store gives every test suite:
 
-- a ``kv_store`` fixture: a fresh in-memory `kv.Store` per test;
+- a ``kv_store`` fixture: a fresh, empty `kv.Store` per test, on the backends chosen with
+  ``--kv-backend=memory|postgres|kubernetes`` (repeatable, or ``all``) or ``KV_TEST_BACKENDS``
+  (comma-separated); memory by default. A test using it runs once per backend, its id naming the backend
+  (``test_x[postgres]``). Postgres is the server ``--kv-postgres-dsn`` names, else a throwaway server this
+  session starts; Kubernetes is the cluster of ``--kv-kubeconfig``. Those two backends are provided by
+  kuma-store's second plugin, ``kuma_cp.pytest_plugin`` (they need Kuma's schema and CRDs), which also
+  gives ``kuma_store``: the same, on Kuma's resource types;
 - `ConformanceTests`: subclass it and override ``kv_store_factory`` to run the whole conformance kit
   (every check, the state machine, concurrent CAS) against your own driver::
 
@@ -14,6 +20,8 @@ Installing kuma-store gives every test suite:
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest.register_assert_rewrite("kv.testing")
@@ -22,23 +30,76 @@ from kv import testing  # noqa: E402 - after register_assert_rewrite, so its ass
 from kv.drivers.memory import MemoryDriver  # noqa: E402
 from kv.store import Store  # noqa: E402
 
-__all__ = ["ConformanceTests", "kv_store", "kv_store_factory"]
+__all__ = ["BACKENDS", "ConformanceTests", "chosen_backends", "kv_store", "kv_store_factory"]
+
+BACKENDS = ("memory", "postgres", "kubernetes")
+ENVIRONMENT = "KV_TEST_BACKENDS"
 
 
-def _memory_store() -> Store:
-    return Store(MemoryDriver(), catalog=testing.Types().catalog())
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--kv-backend``, ``--kv-postgres-dsn`` and ``--kv-kubeconfig``."""
+    group = parser.getgroup("kv", "kv stores (kuma-store)")
+    group.addoption(
+        "--kv-backend",
+        action="append",
+        default=[],
+        choices=[*BACKENDS, "all"],
+        help=f"backend of kv_store (repeatable; all = every one); default: ${ENVIRONMENT} or memory",
+    )
+    group.addoption(
+        "--kv-postgres-dsn",
+        default=os.environ.get("KV_TEST_POSTGRES_DSN"),
+        help="PostgreSQL server for the postgres backend (a database per xdist worker is made on it);"
+        " default: $KV_TEST_POSTGRES_DSN, else a throwaway server per session",
+    )
+    group.addoption(
+        "--kv-kubeconfig",
+        default=os.environ.get("KV_TEST_KUBECONFIG"),
+        help="kubeconfig of the cluster for the kubernetes backend; default: $KV_TEST_KUBECONFIG",
+    )
+
+
+def chosen_backends(config: pytest.Config) -> list[str]:
+    """The backends chosen by ``--kv-backend``, else ``KV_TEST_BACKENDS``, else memory; in a stable order."""
+    wanted = list(config.getoption("--kv-backend")) or [
+        part.strip() for part in os.environ.get(ENVIRONMENT, "").split(",") if part.strip()
+    ]
+    if not wanted:
+        return ["memory"]
+    if unknown := set(wanted) - {*BACKENDS, "all"}:
+        raise pytest.UsageError(f"{ENVIRONMENT}: unknown backends {sorted(unknown)}; choose from {BACKENDS}")
+    return [b for b in BACKENDS if b in wanted or "all" in wanted]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses a kv store once per chosen backend."""
+    if "kv_backend" in metafunc.fixturenames:
+        backends = chosen_backends(metafunc.config)
+        metafunc.parametrize("kv_backend", backends, ids=backends, indirect=True)
 
 
 @pytest.fixture
-def kv_store_factory() -> testing.StoreFactory:
-    """Makes fresh, empty stores: memory by default; override it to test another driver."""
-    return _memory_store
+def kv_backend(request: pytest.FixtureRequest) -> str:
+    """The backend this test runs on (``memory``, ``postgres`` or ``kubernetes``)."""
+    return getattr(request, "param", "memory")
 
 
 @pytest.fixture
 def kv_store_types() -> testing.Types:
-    """The record types the conformance kit uses; override it for a driver with fixed types."""
+    """The record types of ``kv_store``'s catalog (those the conformance kit uses); override at will."""
     return testing.Types()
+
+
+@pytest.fixture
+def kv_store_factory(
+    kv_backend: str, kv_store_types: testing.Types, request: pytest.FixtureRequest
+) -> testing.StoreFactory:
+    """Makes fresh, empty stores on this test's backend; override it to test another driver."""
+    if kv_backend == "memory":
+        catalog = kv_store_types.catalog()
+        return lambda: Store(MemoryDriver(), catalog=catalog)
+    factory: testing.StoreFactory = request.getfixturevalue(f"kv_{kv_backend}_factory")
+    return factory
 
 
 @pytest.fixture

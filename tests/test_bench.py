@@ -93,7 +93,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     dsn = pg_dsn()
     report, stdout = _bench(tmp_path, "--dsn", dsn)
     sections = report["sections"]
-    assert set(sections) == {"pg", "notify", "memory", "page", "http", "spec", "import"}
+    assert set(sections) == {"pg", "notify", "memory", "page", "http", "spec", "import", "fixture"}
     assert report["machine"]["postgres"]["server_version"]
 
     pg = sections["pg"]["rows"]
@@ -133,6 +133,11 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
     for figure in ("read", "write", "total", "raw", "memory", "ratio_write", "ratio_total"):
         _spread(imported[figure])
     assert imported["ratio_total"]["median"] > 1  # validating and writing costs more than writing alone
+    fixture = sections["fixture"]
+    assert set(fixture["reset_ms"]) == {"DELETE", "TRUNCATE", "new database from a template"}
+    for figure in (*fixture["reset_ms"].values(), *fixture["per_test_ms"].values()):
+        _spread(figure)
+        assert figure["median"] > 0
     titles = (
         "## Postgres",
         "## Postgres writes with and without",
@@ -142,6 +147,7 @@ def test_every_section_runs_on_postgres(tmp_path: Path) -> None:
         "## HTTP floor",
         "## Spec validation",
         "## Import",
+        "## Test fixture: an empty Postgres store",
     )
     for title in titles:
         assert title in stdout

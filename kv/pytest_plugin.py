@@ -71,6 +71,11 @@ def chosen_backends(config: pytest.Config) -> list[str]:
     return [b for b in BACKENDS if b in wanted or "all" in wanted]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse an unknown backend in ``KV_TEST_BACKENDS`` before anything runs."""
+    chosen_backends(config)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that uses a kv store once per chosen backend."""
     if "kv_backend" in metafunc.fixturenames:

@@ -48,8 +48,9 @@ class Server:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def find_binaries(layout: str = DEBIAN_LAYOUT) -> Path:
+def find_binaries(layout: str | None = None) -> Path:
     """The directory holding ``initdb`` and ``pg_ctl``; `ServerUnavailable` when there is none."""
+    layout = layout or DEBIAN_LAYOUT
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).parent
@@ -73,7 +74,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(directory: Path, *, layout: str = DEBIAN_LAYOUT) -> Server:
+def start(directory: Path, *, layout: str | None = None) -> Server:
     """Create a cluster in *directory* (which must not exist yet or be empty) and start it."""
     bin_dir = find_binaries(layout)
     owner = None

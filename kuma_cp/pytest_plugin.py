@@ -113,10 +113,10 @@ def _postgres_maker(shared: tuple[Any, Any]) -> StoreMaker:
 
 
 @pytest.fixture
-def kv_postgres_factory(_kv_postgres: tuple[Any, Any], kv_store_types: testing.Types) -> testing.StoreFactory:
-    """Makes empty stores of ``kv_store_types`` on this worker's Postgres database."""
-    make, catalog = _postgres_maker(_kv_postgres), kv_store_types.catalog()
-    return lambda: make(catalog, "generic")
+def kv_postgres_factory(_kv_postgres: tuple[Any, Any], kv_catalog: kv.Catalog) -> testing.StoreFactory:
+    """Makes empty stores of ``kv_catalog``'s types on this worker's Postgres database."""
+    make = _postgres_maker(_kv_postgres)
+    return lambda: make(kv_catalog, "generic")
 
 
 class _Cluster:
@@ -196,10 +196,9 @@ def _kv_kubernetes(_kv_cluster: _Cluster) -> Iterator[StoreMaker]:
 
 
 @pytest.fixture
-def kv_kubernetes_factory(_kv_kubernetes: StoreMaker, kv_store_types: testing.Types) -> testing.StoreFactory:
-    """Makes empty stores of ``kv_store_types`` on the ``--kv-kubeconfig`` cluster."""
-    catalog = kv_store_types.catalog()
-    return lambda: _kv_kubernetes(catalog, "generic")
+def kv_kubernetes_factory(_kv_kubernetes: StoreMaker, kv_catalog: kv.Catalog) -> testing.StoreFactory:
+    """Makes empty stores of ``kv_catalog``'s types on the ``--kv-kubeconfig`` cluster."""
+    return lambda: _kv_kubernetes(kv_catalog, "generic")
 
 
 @pytest.fixture

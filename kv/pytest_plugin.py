@@ -8,7 +8,8 @@ Installing kuma-store gives every test suite:
   (``test_x[postgres]``). Postgres is the server ``--kv-postgres-dsn`` names, else a throwaway server this
   session starts; Kubernetes is the cluster of ``--kv-kubeconfig``. Those two backends are provided by
   kuma-store's second plugin, ``kuma_cp.pytest_plugin`` (they need Kuma's schema and CRDs), which also
-  gives ``kuma_store``: the same, on Kuma's resource types;
+  gives ``kuma_store``: the same, on Kuma's resource types. Override ``kv_catalog`` to give ``kv_store``
+  your application's record types;
 - `ConformanceTests`: subclass it and override ``kv_store_factory`` to run the whole conformance kit
   (every check, the state machine, concurrent CAS) against your own driver::
 
@@ -28,9 +29,10 @@ pytest.register_assert_rewrite("kv.testing")
 
 from kv import testing  # noqa: E402 - after register_assert_rewrite, so its asserts explain themselves
 from kv.drivers.memory import MemoryDriver  # noqa: E402
+from kv.model import Catalog  # noqa: E402
 from kv.store import Store  # noqa: E402
 
-__all__ = ["BACKENDS", "ConformanceTests", "chosen_backends", "kv_store", "kv_store_factory"]
+__all__ = ["BACKENDS", "ConformanceTests", "chosen_backends", "kv_catalog", "kv_store", "kv_store_factory"]
 
 BACKENDS = ("memory", "postgres", "kubernetes")
 ENVIRONMENT = "KV_TEST_BACKENDS"
@@ -96,13 +98,21 @@ def kv_store_types() -> testing.Types:
 
 
 @pytest.fixture
+def kv_catalog(kv_store_types: testing.Types) -> Catalog:
+    """The catalog of ``kv_store``; override it with your application's.
+
+    On Kubernetes each of its types becomes a CRD, installed once per session.
+    """
+    return kv_store_types.catalog()
+
+
+@pytest.fixture
 def kv_store_factory(
-    kv_backend: str, kv_store_types: testing.Types, request: pytest.FixtureRequest
+    kv_backend: str, kv_catalog: Catalog, request: pytest.FixtureRequest
 ) -> testing.StoreFactory:
     """Makes fresh, empty stores on this test's backend; override it to test another driver."""
     if kv_backend == "memory":
-        catalog = kv_store_types.catalog()
-        return lambda: Store(MemoryDriver(), catalog=catalog)
+        return lambda: Store(MemoryDriver(), catalog=kv_catalog)
     factory: testing.StoreFactory = request.getfixturevalue(f"kv_{kv_backend}_factory")
     return factory
 

@@ -17,7 +17,10 @@ from typing import Any
 import psycopg
 import pytest
 
+import kv
 from bench.importing import import_text
+from kuma_cp import resources
+from kuma_cp.portability import yamlout
 from tests.kuma_cp.e2e import migrated_pg_env, running
 
 pytestmark = pytest.mark.postgres
@@ -163,3 +166,63 @@ def test_export_reads_a_running_control_plane(pg_database: str) -> None:
     unreachable = _kuma_cp({}, "export", "--api", "http://127.0.0.1:1")
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("Error: could not reach the control plane at http://127.0.0.1:1")
+
+
+@pytest.mark.k8s
+def test_universal_to_kubernetes(tmp_path: Path) -> None:
+    from kuma_cp.crds import crd_documents
+    from kv.drivers.k8s import provision
+    from tests.conftest import install_crds, k8s_kubeconfig
+
+    kubeconfig = k8s_kubeconfig()
+    install_crds(kubeconfig, crd_documents(with_schemas=False))  # as tests/kv/test_k8s.py installs them
+    api = provision.api_client(kubeconfig)
+    for namespace in ("kuma-system", "team-a"):
+        provision.ensure_namespace(api, namespace)
+    api.close()  # type: ignore[no-untyped-call]
+    mesh = f"m-{os.getpid()}"
+    universal = tmp_path / "universal.yaml"
+    universal.write_text(
+        f"type: Mesh\nname: {mesh}\n---\n"
+        + POLICY_YAML.format(mesh=mesh)
+        + f"---\ntype: Secret\nmesh: {mesh}\nname: s-{mesh}\ndata: aGk=\n"
+    )
+    env = {"KUMA_STORE_TYPE": "kubernetes", "KUBECONFIG": kubeconfig}
+    refused = _kuma_cp(env, "import", "-f", str(universal))
+    assert refused.returncode == 1
+    assert 'document 2: name "mt-1" must include namespace after the dot' in refused.stderr
+    placed = _kuma_cp(env, "import", "-f", str(universal), "--namespace", "team-a")
+    assert placed.stdout == "imported 3 resources: 3 created, 0 updated, 0 unchanged\n", placed.stderr
+    try:
+        exported = _kuma_cp(env, "export", "--profile", "all", "-a", "--format", "kubernetes")
+        objects = {
+            (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
+            for d in yamlout.load_all(exported.stdout)
+            if d and (d.get("mesh") or d["metadata"].get("labels", {}).get("kuma.io/mesh")) == mesh
+        }
+        assert objects == {("MeshTimeout", "team-a", "mt-1"), ("Secret", "kuma-system", f"s-{mesh}")}
+    finally:
+        store = kv.Store(_driver(kubeconfig), catalog=resources.catalog())
+        store.delete("Mesh", "", mesh)  # and, Kuma's cascade, what is in it
+        store.close()
+
+
+POLICY_YAML = """type: MeshTimeout
+name: mt-1
+mesh: {mesh}
+spec:
+  targetRef: {{kind: Mesh}}
+  to: [{{targetRef: {{kind: Mesh}}, default: {{connectionTimeout: 2s}}}}]
+"""
+
+
+def _driver(kubeconfig: str) -> Any:
+    from kuma_cp.crds import kinds
+    from kv.drivers.k8s import KubernetesDriver
+
+    return KubernetesDriver.from_url(
+        kinds=kinds(),
+        kubeconfig=kubeconfig,
+        system_namespace="kuma-system",
+        annotation_labels=resources.ANNOTATION_LABELS,
+    )

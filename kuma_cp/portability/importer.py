@@ -130,11 +130,8 @@ def run(
     ordered = sorted(documents, key=lambda d: d.key.type != "Mesh")  # stable: Meshes first
     if dry_run:
         for doc in ordered:
-            stored = existing.get(doc.key)
-            counts[
-                "created" if stored is None else "unchanged" if _same(stored, doc.record) else "updated"
-            ] += 1
-        return Outcome(**counts, dry_run=True)
+            counts[_verdict(existing.get(doc.key), doc.record)] += 1
+        return Outcome(counts["created"], counts["updated"], counts["unchanged"], dry_run=True)
     current: Document | None = None
     try:
         with store.transaction():

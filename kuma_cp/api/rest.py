@@ -40,6 +40,7 @@ __all__ = [
     "kri",
     "kri_core_name",
     "parse_kri",
+    "parse_time",
     "render",
 ]
 
@@ -58,6 +59,21 @@ def format_time(when: datetime | None) -> str:
     if utc.microsecond:
         text += "." + f"{utc.microsecond:06d}".rstrip("0")
     return text + "Z"
+
+
+def parse_time(text: str) -> datetime | None:
+    """The instant an RFC 3339 time (as `format_time` writes it) names; None for Go's zero time.
+
+    Raises:
+        ValueError: *text* is not an RFC 3339 time, or names no time zone; the message says which.
+    """
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("is not an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        raise ValueError("has no time zone")
+    return None if parsed.year == 1 else parsed.astimezone(UTC)
 
 
 def display_name(name: str, labels: Mapping[str, str]) -> str:

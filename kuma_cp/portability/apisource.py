@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import kv
-from kuma_cp.api.rest import META_KEYS
+from kuma_cp.api.rest import META_KEYS, parse_time
 from kuma_cp.portability.exporter import ExportError
 from kuma_cp.resources import ResourceType
 
@@ -30,9 +30,7 @@ _NOT_SPEC = META_KEYS | {"snis"}
 
 
 def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or value.startswith("0001-01-01"):
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def record_of(rtype: ResourceType, item: Mapping[str, Any]) -> kv.Record:

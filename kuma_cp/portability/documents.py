@@ -15,9 +15,8 @@ name with no dot cannot map and is refused, as Kuma's Kubernetes store refuses i
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -27,18 +26,18 @@ import kv
 from kuma_cp import resources
 from kuma_cp.api.body import parse
 from kuma_cp.api.errors import ApiError
+from kuma_cp.api.rest import parse_time
 from kuma_cp.api.validation import request_violations, rfc1035_violations, workload_error
 from kuma_cp.portability import yamlout
 from kuma_cp.portability.k8sform import NotKuma, from_k8s
 from kuma_cp.resources import K8sKind, ResourceType
+from kuma_cp.specs.validators import rfc1123_subdomain_errors
 from kv import codec, names
 
 __all__ = ["Document", "Problem", "read"]
 
 _NOT_BODY = ("creationTime", "modificationTime", "kri", "snis", "status")
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _CATALOG = resources.catalog()
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 @frozen
@@ -82,33 +81,28 @@ def _time(doc: Mapping[str, Any], field: str, fallback: datetime | None) -> date
     if value is None:
         return fallback
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise _Refused(f"{field} {json.dumps(value)} is not an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise _Refused(f"{field} {json.dumps(value)} has no time zone")
-    return None if parsed.year == 1 else parsed.astimezone(UTC)  # Go's zero time: no time
+        return parse_time(str(value))
+    except ValueError as exc:
+        raise _Refused(f"{field} {json.dumps(value)} {exc}") from None
 
 
 def _kubernetes_name(rtype: ResourceType, name: str, namespace: str) -> str:
-    """The Kuma name *name* takes on a Kubernetes store; `_Refused` when no object could hold it."""
-    if rtype.k8s is K8sKind.NAMESPACED:
-        if namespace and not name.endswith("." + namespace):
-            name = f"{name}.{namespace}"
-        base, dot, placed = name.rpartition(".")
-        if not dot or not base:
-            raise _Refused(
-                f'name "{name}" must include namespace after the dot, ex. "name.namespace"'
-                " (or give --namespace)"
-            )
-        if len(placed) > 63 or not _LABEL.fullmatch(placed):
-            raise _Refused(f'namespace "{placed}" of name "{name}" is not a valid Kubernetes namespace')
-    else:
-        base = name
-    if len(base) > 253 or not _SUBDOMAIN.fullmatch(base):
+    """The Kuma name *name* takes on a Kubernetes store; `_Refused` when no object could hold it.
+
+    *name* has passed Kuma's name check (an RFC 1123 subdomain), so the object's own name always can;
+    what may not map is the namespace: missing, or (given with ``--namespace``) not a DNS-1123 label.
+    """
+    if rtype.k8s is not K8sKind.NAMESPACED:
+        return name
+    if namespace and not name.endswith("." + namespace):
+        name = f"{name}.{namespace}"
+    base, dot, placed = name.rpartition(".")
+    if not dot or not base:
         raise _Refused(
-            f'name "{base}" cannot name a Kubernetes object (lower-case letters, digits, "-" and ".")'
+            f'name "{name}" must include namespace after the dot, ex. "name.namespace" (or give --namespace)'
         )
+    if len(placed) > 63 or rfc1123_subdomain_errors(placed):  # a label: a subdomain without dots, <= 63
+        raise _Refused(f'namespace "{placed}" of name "{name}" is not a valid Kubernetes namespace')
     return name
 
 

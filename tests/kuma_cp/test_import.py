@@ -164,6 +164,9 @@ def test_universal_names_on_kubernetes_follow_name_dot_namespace() -> None:
         'in.yaml: document 2: name "mt" must include namespace after the dot, ex. "name.namespace"'
         " (or give --namespace)"
     ]
+    assert _problems(text("mt"), kubernetes=True, namespace="Team_A") == [
+        'in.yaml: document 2: namespace "Team_A" of name "mt.Team_A" is not a valid Kubernetes namespace'
+    ]
     long = "n" * 64
     assert _problems(text(f"mt.{long}"), kubernetes=True) == [
         f'in.yaml: document 2: namespace "{long}" of name "mt.{long}" is not a valid Kubernetes namespace'

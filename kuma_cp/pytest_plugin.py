@@ -11,8 +11,9 @@ kv: Kuma's SQL schema and Kuma's CRDs, both of which live in ``kuma_cp``.
   new pool, costs 70 to 220 ms; ``python -m bench --only fixture`` measures them).
 - **kubernetes**: the cluster of ``--kv-kubeconfig``. The kinds' CRDs are installed once, under an API
   group of the worker's own (``<worker>.kv-test.kuma.io``), so that workers never meet; each test gets a
-  namespace of its own as the store's system namespace (Secrets, ConfigMaps, leases), and every object
-  of the worker's kinds is deleted before each store and after the test.
+  namespace of its own as the store's system namespace (Secrets, ConfigMaps, leases), deleted after it;
+  every custom object of the worker's kinds is deleted before each store (so a test never sees another's)
+  and once more when the session ends (so a run leaves nothing behind).
 - ``kuma_store`` / ``kuma_store_factory``: the same stores on Kuma's resource types (``kuma_cp``'s
   catalog; on Kubernetes, Kuma's kinds and CRDs with their schemas), on the same backends as ``kv_store``.
 """
@@ -126,7 +127,7 @@ class _Cluster:
         from kv.drivers.k8s import provision
 
         self.kubeconfig, self.api = kubeconfig, provision.api_client(kubeconfig)
-        self.installed: set[tuple[str, str]] = set()
+        self.installed: dict[tuple[str, str], Any] = {}  # (group, type) -> its Kind, CRD installed
 
     def kinds(self, catalog: kv.Catalog, which: str) -> list[Any]:
         import attrs
@@ -153,18 +154,21 @@ class _Cluster:
         missing = [k for k in kinds if (k.group, k.type) not in self.installed]
         if missing:  # free-form CRDs: the store validates what it writes
             provision.install_crds(self.api, missing)
-            self.installed |= {(k.group, k.type) for k in missing}
+            self.installed |= {(k.group, k.type): k for k in missing}
         return kinds
 
 
 @pytest.fixture(scope="session")
 def _kv_cluster(request: pytest.FixtureRequest) -> Iterator[_Cluster]:
+    from kv.drivers.k8s import provision
+
     kubeconfig = request.config.getoption("--kv-kubeconfig")
     if not kubeconfig:
         pytest.fail("the kubernetes backend needs a cluster: --kv-kubeconfig FILE (or $KV_TEST_KUBECONFIG)",
                     pytrace=False)  # fmt: skip
     cluster = _Cluster(kubeconfig)
     yield cluster
+    provision.delete_objects(cluster.api, cluster.installed.values())  # what the last test left
     cluster.api.close()  # type: ignore[no-untyped-call]
 
 
@@ -175,7 +179,6 @@ def _kv_kubernetes(_kv_cluster: _Cluster) -> Iterator[StoreMaker]:
     namespace = f"kv-test-{uuid.uuid4().hex[:10]}"
     provision.ensure_namespace(_kv_cluster.api, namespace)
     drivers: list[Any] = []
-    used: list[Any] = []
 
     def make(catalog: kv.Catalog, which: str) -> kv.Store:
         kinds = _kv_cluster.kinds(catalog, which)
@@ -185,14 +188,12 @@ def _kv_kubernetes(_kv_cluster: _Cluster) -> Iterator[StoreMaker]:
             annotation_labels=catalog.free_label_keys,
         )  # fmt: skip
         drivers.append(driver)
-        used.extend(kinds)
         return kv.Store(driver, catalog=catalog)
 
     yield make
     for driver in drivers:
         driver.close()
-    provision.delete_objects(_kv_cluster.api, {(k.group, k.type): k for k in used}.values())
-    provision.delete_namespace(_kv_cluster.api, namespace)
+    provision.delete_namespace(_kv_cluster.api, namespace)  # and the native objects in it
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +17,7 @@ from kuma_cp.api.errors import ApiError, error_response, from_exception
 from kuma_cp.manager import ResourceManager
 from kuma_cp.resources import ResourceType
 
-__all__ = ["MESH_TITLE", "Api", "Endpoint"]
+__all__ = ["MESH_TITLE", "Api", "Endpoint", "query_parameter"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -27,6 +27,11 @@ _MESH = resources.get("Mesh")
 # anyio's (Starlette's run_in_threadpool) costs a capacity limiter and a cancel scope per call, a
 # fifth of the event loop's time on a Postgres GET. As many threads as anyio's default allows.
 _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="kuma-cp-api-worker")
+
+
+def query_parameter(pairs: Sequence[tuple[str, str]], key: str) -> str:
+    """Go's ``QueryParameter``: the first value of *key* among a request's query *pairs*, else ""."""
+    return next((v for k, v in pairs if k == key), "")
 
 
 @frozen(kw_only=True)

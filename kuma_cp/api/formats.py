@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import kv
-from kuma_cp.api.context import Api
+from kuma_cp.api.context import Api, query_parameter
 from kuma_cp.api.errors import validation_error
 from kuma_cp.api.rest import render
 from kuma_cp.portability.k8sform import to_k8s
@@ -21,10 +21,6 @@ from kuma_cp.resources import ResourceType
 __all__ = ["FORMATS", "Formatter", "formatter"]
 
 FORMATS = '"format" must be one of ["k8s", "kubernetes", "universal"]'
-
-
-def _first(pairs: Sequence[tuple[str, str]], key: str) -> str:
-    return next((v for k, v in pairs if k == key), "")
 
 
 class Formatter:
@@ -45,7 +41,7 @@ class Formatter:
 
 def formatter(api: Api, rtype: ResourceType, pairs: Sequence[tuple[str, str]], title: str) -> Formatter:
     """The form ``?format=`` and ``?namespace=`` in *pairs* ask for; 400 titled *title* if unknown."""
-    fmt = _first(pairs, "format")
+    fmt = query_parameter(pairs, "format")
     if fmt not in ("", "universal", "k8s", "kubernetes"):
         raise validation_error(title, [("", FORMATS)])
-    return Formatter(api, rtype, fmt, _first(pairs, "namespace"))
+    return Formatter(api, rtype, fmt, query_parameter(pairs, "namespace"))

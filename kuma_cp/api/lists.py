@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import kv
-from kuma_cp.api.context import Api, Endpoint
+from kuma_cp.api.context import Api, Endpoint, query_parameter
 from kuma_cp.api.errors import ApiError, Violation, json_response, validation_error
 from kuma_cp.api.formats import formatter
 from kuma_cp.resources import ResourceType
@@ -42,17 +42,13 @@ _ATOI = re.compile(r"[+-]?[0-9]+")
 _INT64 = 2**63
 
 
-def _first(pairs: Sequence[tuple[str, str]], key: str) -> str:
-    return next((v for k, v in pairs if k == key), "")  # Go's QueryParameter: the first value
-
-
 def _size_error(reason: str) -> ApiError:
     return ApiError(400, LIST_TITLE, "Invalid page size", [("size", reason)])
 
 
 def page_size(pairs: Sequence[tuple[str, str]]) -> int:
     """The ``size`` parameter as Kuma's ``pagination`` reads it (``strconv.Atoi``)."""
-    text = _first(pairs, "size")
+    text = query_parameter(pairs, "size")
     if not text:
         return DEFAULT_PAGE_SIZE
     if not _ATOI.fullmatch(text) or not -_INT64 <= int(text) < _INT64:
@@ -115,7 +111,7 @@ def _gateway_mode(mode: str, gateway: Mapping[str, Any] | None) -> bool:
 
 def dataplane_filter(pairs: Sequence[tuple[str, str]], route: str) -> Matcher | None:
     """The ``gateway`` and ``tag`` filters of a Dataplane list; None when neither is given."""
-    mode = _first(pairs, "gateway").lower()
+    mode = query_parameter(pairs, "gateway").lower()
     if mode not in _GATEWAY_MODES:
         reason = f"should use `true`, `false` or `delegated` instead of {mode}"
         raise validation_error(LIST_TITLE, [(f"{route}.gateway", reason)])
@@ -199,7 +195,7 @@ def list_endpoint(api: Api, rtype: ResourceType, route: str) -> Endpoint:
             size = page_size(pairs)
             labels = label_filters(pairs, route)
             matches = dataplane_filter(pairs, route) if rtype.name == "Dataplane" else None
-            name, offset = _first(pairs, "name"), _first(pairs, "offset")
+            name, offset = query_parameter(pairs, "name"), query_parameter(pairs, "offset")
             page = _page(api, rtype, mesh, name, labels, size, offset, matches)
             body = {
                 "total": page.total,

@@ -68,7 +68,7 @@ def to_k8s(
 ) -> dict[str, Any]:
     """The Kubernetes object of *record* (keys in Go's order); *namespace* overrides where it is placed."""
     name, placed = k8s_name(rtype, record.key.name, namespace, system_namespace)
-    labels = {k: v for k, v in sorted(record.labels.items()) if k not in ANNOTATION_LABELS}
+    labels = {k: v for k, v in record.labels.items() if k not in ANNOTATION_LABELS}  # sorted below
     annotations = {k: v for k, v in sorted(record.labels.items()) if k in ANNOTATION_LABELS}
     mesh_scoped = rtype.scope is kv.Scope.MESH
     if mesh_scoped and (not rtype.legacy or rtype.k8s is K8sKind.SECRET):

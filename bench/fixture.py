@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 import kv
 from bench.common import fmt, spread, table
-from kuma_cp import migrate
+from bench.pgsetup import migrate, with_db
 from kv import testing
-from kv.drivers.postgres import PostgresDriver, create_engine
+from kv.drivers.postgres import PostgresDriver
 
 TEST = """
 import os, kv, pytest
@@ -40,10 +39,6 @@ def test_write_and_read(kv_store, i):
     kv_store.create(kv.Record(key=kv.Key("Widget", "default", f"w{i}")))
     assert kv_store.list("Widget").total == 1
 """
-
-
-def _with_db(dsn: str, name: str) -> str:
-    return make_url(dsn).set(database=name).render_as_string(hide_password=False)
 
 
 def _workload(store: kv.Store) -> None:
@@ -56,15 +51,13 @@ def _resets(dsn: str, rounds: int) -> dict[str, Any]:
     name = f"bench_fixture_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_engine(_with_db(dsn, name), max_open_connections=1)
-    migrate.migrate_up(engine)
-    engine.dispose()
+    migrate(with_db(dsn, name))
     catalog = testing.Types().catalog()
-    driver = PostgresDriver.from_url(_with_db(dsn, name), max_open_connections=4)
+    driver = PostgresDriver.from_url(with_db(dsn, name), max_open_connections=4)
     store = kv.Store(driver, catalog=catalog)
     out: dict[str, Any] = {}
     try:
-        with psycopg.connect(_with_db(dsn, name), autocommit=True) as conn:
+        with psycopg.connect(with_db(dsn, name), autocommit=True) as conn:
             for way, sql in (("DELETE", "DELETE FROM resources"), ("TRUNCATE", "TRUNCATE resources")):
                 times = []
                 for _ in range(rounds):
@@ -80,7 +73,7 @@ def _resets(dsn: str, rounds: int) -> dict[str, Any]:
             copy = f"bench_copy_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(dsn, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
-            fresh = PostgresDriver.from_url(_with_db(dsn, copy), max_open_connections=4)
+            fresh = PostgresDriver.from_url(with_db(dsn, copy), max_open_connections=4)
             kv.Store(fresh, catalog=catalog).list("Widget")
             fresh.close()
             times.append((time.perf_counter() - start) * 1000)

@@ -25,7 +25,7 @@ from kv.driver import Query
 from kv.drivers.postgres.sql import DELETE, GET, INSERT, UPDATE, compiled
 from kv.drivers.postgres.sql import list_sql as sql_list
 
-__all__ = ["SQL", "bulk_load", "delete_mesh", "list_sql", "server"]
+__all__ = ["SQL", "bulk_load", "delete_mesh", "list_sql", "migrate", "server", "with_db"]
 
 SQL = {
     name: compiled(s)
@@ -38,7 +38,8 @@ def list_sql(type_name: str, *, mesh: str | None = None, limit: int | None = Non
     return sql_list(Query(type=type_name, mesh=mesh, limit=limit, offset=offset))
 
 
-def _with_db(dsn: str, dbname: str) -> str:
+def with_db(dsn: str, dbname: str) -> str:
+    """*dsn* with its database replaced by *dbname*."""
     return make_url(dsn).set(database=dbname).render_as_string(hide_password=False)
 
 
@@ -68,8 +69,8 @@ def server(dsn: str | None, *, fsync: bool = True) -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         stack.callback(_drop, dsn, scratch)
-        target = _with_db(dsn, scratch)
-        _migrate(target)
+        target = with_db(dsn, scratch)
+        migrate(target)
         yield target
 
 
@@ -78,7 +79,8 @@ def _drop(dsn: str, scratch: str) -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
 
 
-def _migrate(dsn: str) -> None:
+def migrate(dsn: str) -> None:
+    """Apply Kuma's migrations to the database *dsn* names."""
     from kuma_cp import migrate
     from kv.drivers.postgres import create_engine
 

@@ -81,14 +81,9 @@ def _drop(dsn: str, scratch: str) -> None:
 
 def migrate(dsn: str) -> None:
     """Apply Kuma's migrations to the database *dsn* names."""
-    from kuma_cp import migrate
-    from kv.drivers.postgres import create_engine
+    from kuma_cp import migrate as migrations
 
-    engine = create_engine(dsn, max_open_connections=1)
-    try:
-        migrate.migrate_up(engine)
-    finally:
-        engine.dispose()
+    migrations.migrate_database(dsn)
 
 
 def server_info(dsn: str) -> dict[str, str]:

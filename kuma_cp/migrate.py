@@ -25,7 +25,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-__all__ = ["MIGRATIONS", "NEWEST", "Migration", "MigrationError", "check_migrated", "migrate_up"]
+__all__ = [
+    "MIGRATIONS",
+    "NEWEST",
+    "Migration",
+    "MigrationError",
+    "check_migrated",
+    "migrate_database",
+    "migrate_up",
+]
 
 log = logging.getLogger("kuma-cp.postgres-migrate")
 
@@ -131,6 +139,17 @@ def migrate_up(
                     f"failed: {_reason(exc, engine)}"
                 ) from None
         return (pending[-1].version, False) if pending else (newest, True)
+
+
+def migrate_database(url: str) -> tuple[int, bool]:
+    """`migrate_up` on the database *url* names, through a one-connection engine of its own."""
+    from kv.drivers.postgres import create_engine
+
+    engine = create_engine(url, max_open_connections=1)
+    try:
+        return migrate_up(engine)
+    finally:
+        engine.dispose()
 
 
 def check_migrated(engine: Engine, *, tolerate_newer: bool) -> None:

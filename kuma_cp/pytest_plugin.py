@@ -79,9 +79,7 @@ def kv_postgres_dsn(request: pytest.FixtureRequest) -> Iterator[str]:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         dsn = admin.url.set(database=name).render_as_string(hide_password=False)
-        engine = create_engine(dsn, max_open_connections=1)
-        migrate.migrate_up(engine)
-        engine.dispose()
+        migrate.migrate_database(dsn)
         yield dsn
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

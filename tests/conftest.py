@@ -274,9 +274,7 @@ def pg_database(pg_databases: Callable[[], str]) -> str:
 def kuma_pg_store(dsn: str) -> kv.Store:
     """A store of Kuma's types on the database *dsn* names, migrated first (as ``kuma-cp migrate up``)."""
     from kuma_cp import migrate, resources
-    from kv.drivers.postgres import PostgresDriver, create_engine
+    from kv.drivers.postgres import PostgresDriver
 
-    engine = create_engine(dsn, max_open_connections=1)
-    migrate.migrate_up(engine)
-    engine.dispose()
+    migrate.migrate_database(dsn)
     return kv.Store(PostgresDriver.from_url(dsn, max_open_connections=4), catalog=resources.catalog())

@@ -73,15 +73,18 @@ def chosen_backends(config: pytest.Config) -> list[str]:
     return [b for b in BACKENDS if b in wanted or "all" in wanted]
 
 
+_CHOSEN = pytest.StashKey[list[str]]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Refuse an unknown backend in ``KV_TEST_BACKENDS`` before anything runs."""
-    chosen_backends(config)
+    """Choose the backends once, refusing an unknown one in ``KV_TEST_BACKENDS`` before anything runs."""
+    config.stash[_CHOSEN] = chosen_backends(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that uses a kv store once per chosen backend."""
     if "kv_backend" in metafunc.fixturenames:
-        backends = chosen_backends(metafunc.config)
+        backends = metafunc.config.stash[_CHOSEN]
         metafunc.parametrize("kv_backend", backends, ids=backends, indirect=True)
 
 

@@ -21,7 +21,7 @@ from kv.drivers.memory import MemoryDriver
 from kv.testing import StoreFactory, Types
 
 if TYPE_CHECKING:
-    from kv.drivers.k8s import Kind
+    pass
 
 settings.register_profile(
     "ci",
@@ -136,7 +136,7 @@ def install_crds(kubeconfig: str, manifests: list[dict[str, Any]]) -> None:
 
 
 def _kubernetes(types: Types) -> StoreFactory:
-    from kv.drivers.k8s import Kind, KubernetesDriver, crd_manifest
+    from kv.drivers.k8s import Kind, KubernetesDriver, crd_manifest, provision
 
     kubeconfig = k8s_kubeconfig()
     if "kubernetes" not in _SHARED:
@@ -151,25 +151,11 @@ def _kubernetes(types: Types) -> StoreFactory:
     driver, kinds = _SHARED["kubernetes"]
 
     def kubernetes() -> kv.Store:
-        delete_all(driver._call.custom, kinds)  # a clean slate
+        provision.delete_objects(driver._call.api, kinds)  # a clean slate
         driver.refresh()  # deleted behind the driver's back: its cache learns of it now
         return kv.Store(driver, catalog=types.catalog())
 
     return kubernetes
-
-
-def delete_all(custom: Any, kinds: list[Kind]) -> None:
-    """Delete every object of *kinds* through *custom* (a ``CustomObjectsApi``)."""
-    for kind in kinds:
-        found = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
-        for obj in found.get("items") or []:
-            meta = obj["metadata"]
-            if meta.get("namespace"):
-                custom.delete_namespaced_custom_object(
-                    kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
-                )
-            else:
-                custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
 
 
 # name -> (make a store factory for the given types, or raise pytest.skip.Exception with the reason)

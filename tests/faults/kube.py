@@ -22,7 +22,7 @@ from typing import Any
 
 import kv
 from kv.drivers.k8s import Kind
-from tests.conftest import delete_all, kube_client
+from tests.conftest import kube_client
 from tests.faults.harness import MESH, TYPES, KeyState, Load, matches
 
 __all__ = [
@@ -267,10 +267,10 @@ def rows_of(store: kv.Store, keys: list[kv.Key]) -> dict[str, tuple[str, dict[st
 
 def wipe(kubeconfig: str) -> None:
     """Delete every object of `KINDS` (a bare API server runs no namespace controller to do it)."""
-    from kubernetes import client
+    from kv.drivers.k8s import provision
 
     with kube_client(kubeconfig) as api:
-        delete_all(client.CustomObjectsApi(api), KINDS)
+        provision.delete_objects(api, KINDS)
 
 
 def touch(kubeconfig: str, times: int) -> None:

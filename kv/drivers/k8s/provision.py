@@ -62,13 +62,16 @@ def delete_objects(api: client.ApiClient, kinds: Iterable[Kind]) -> None:
         found: Any = custom.list_cluster_custom_object(kind.group, kind.version, kind.plural)
         for obj in found.get("items") or []:
             meta = obj["metadata"]
-            with contextlib.suppress(ApiException):  # gone already (an owner's cascade)
+            try:
                 if meta.get("namespace"):
                     custom.delete_namespaced_custom_object(
                         kind.group, kind.version, meta["namespace"], kind.plural, meta["name"]
                     )
                 else:
                     custom.delete_cluster_custom_object(kind.group, kind.version, kind.plural, meta["name"])
+            except ApiException as exc:
+                if exc.status != 404:  # 404: gone already (an owner's cascade)
+                    raise
 
 
 def api_client(kubeconfig: str | None = None) -> client.ApiClient:
